@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Install what building and testing iscsi-hba needs on Debian 12 (bookworm).
+#
+# Idempotent: packages already present are skipped, so a warm machine pays
+# one dpkg query.  Adds two apt sources, beside the existing bookworm ones:
+#   - bookworm-backports (deb + deb-src): meson >= 1.5 and python3-pycotap,
+#     which QEMU 10 needs;
+#   - trixie deb-src only: the QEMU 10.0 source package.  No trixie binary
+#     packages are ever installed.
+set -euo pipefail
+
+PKGS=(
+    build-essential dpkg-dev pkg-config ninja-build ccache flex bison
+    python3-venv libglib2.0-dev libpixman-1-dev zlib1g-dev libiscsi-dev
+    libiscsi-bin tgt seabios perl xz-utils
+)
+BACKPORT_PKGS=(meson python3-pycotap)
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+    SUDO=sudo
+fi
+
+add_source() {
+    local file=$1 body=$2
+    if [ ! -f "$file" ] || [ "$(cat "$file")" != "$body" ]; then
+        printf '%s\n' "$body" | $SUDO tee "$file" >/dev/null
+        NEED_UPDATE=1
+    fi
+}
+
+missing_pkgs() {
+    local p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+            grep -q '^install ok installed$' || echo "$p"
+    done
+}
+
+meson_new_enough() {
+    local v
+    v=$(dpkg-query -W -f='${Version}' meson 2>/dev/null) || return 1
+    dpkg --compare-versions "$v" ge 1.5
+}
+
+NEED_UPDATE=0
+add_source /etc/apt/sources.list.d/iscsi-hba-backports.sources \
+"Types: deb deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+add_source /etc/apt/sources.list.d/iscsi-hba-trixie-src.sources \
+"Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+
+# A stamp keeps warm runs from touching the network at all.
+STAMP=/var/lib/apt/lists/.iscsi-hba-updated
+if [ "$NEED_UPDATE" = 1 ] || [ ! -f "$STAMP" ]; then
+    $SUDO apt-get update -qq
+    $SUDO touch "$STAMP"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+mapfile -t missing < <(missing_pkgs "${PKGS[@]}")
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}"
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+mapfile -t missing < <(missing_pkgs "${BACKPORT_PKGS[@]}")
+if [ "${#missing[@]}" -gt 0 ] || ! meson_new_enough; then
+    echo "install-deps: installing ${BACKPORT_PKGS[*]} from bookworm-backports"
+    $SUDO apt-get install -y -qq --no-install-recommends \
+        -t bookworm-backports "${BACKPORT_PKGS[@]}"
+fi
