@@ -57,7 +57,7 @@ fetch_debian_source() {
 overlay_files() {
     local src=$1 manifest=$1/.iscsi-hba-files f
     local -a files
-    mapfile -t files < <(cd "$TOP" && git ls-files -- hw include qapi \
+    mapfile -t files < <(cd "$TOP" && git ls-files --cached --others --exclude-standard -- hw include qapi \
                          tests/qtest docs/specs docs/system configs 2>/dev/null ||
                          find hw include qapi tests/qtest docs configs -type f)
     if [ -f "$manifest" ]; then
@@ -114,11 +114,12 @@ configure_build() {
     echo "$args" > "$build/.iscsi-hba-configure"
 }
 
-# Debian strips firmware from the QEMU source; QEMU finds blobs in the build
-# tree's pc-bios/, so link SeaBIOS (package seabios) and the x86 option ROMs
-# (bookworm-backports' qemu-system-data, unpacked, never installed) there.
+# Debian strips firmware from the QEMU source.  A QEMU run from the build
+# tree finds blobs in qemu-bundle/<prefix>/share/qemu, so link SeaBIOS
+# (package seabios) and the x86 option ROMs (bookworm-backports'
+# qemu-system-data, unpacked, never installed) there.
 link_firmware() {
-    local build=$1 fw=$CACHE/firmware f
+    local build=$1 fw=$CACHE/firmware f datadir
     if [ ! -f "$fw/.unpacked" ]; then
         log "fetching option ROMs from qemu-system-data (bookworm-backports)"
         rm -rf "$fw" && mkdir -p "$fw/dl"
@@ -127,9 +128,12 @@ link_firmware() {
         rm -rf "$fw/dl"
         touch "$fw/.unpacked"
     fi
+    datadir=$(find "$build/qemu-bundle" -type d -path '*/share/qemu' | head -n 1)
+    [ -n "$datadir" ] || { log "no qemu-bundle data directory in $build"; exit 1; }
     for f in /usr/share/seabios/bios-256k.bin /usr/share/seabios/bios.bin \
              "$fw"/root/usr/share/qemu/{linuxboot_dma.bin,linuxboot.bin,pvh.bin,kvmvapic.bin,multiboot_dma.bin}; do
-        [ -e "$f" ] && ln -sfn "$f" "$build/pc-bios/$(basename "$f")"
+        [ -e "$f" ] || { log "missing firmware $f"; exit 1; }
+        ln -sfn "$f" "$datadir/$(basename "$f")"
     done
 }
 
@@ -147,9 +151,9 @@ main() {
     overlay_files "$src"
     apply_patches "$src"
     configure_build "$src" "$build"
+    link_firmware "$build"
     log "building in $build"
     ninja -C "$build" qemu-system-x86_64 tests/qtest/iscsi-hba-test >&2
-    link_firmware "$build"
     cat > "$CACHE/env" <<ENV
 QEMU_SRC_DIR=$src
 QEMU_BUILD_DIR=$build

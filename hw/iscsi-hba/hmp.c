@@ -1,0 +1,55 @@
+/*
+ * iscsi-hba: HMP "info iscsi-hba", a view of query-iscsi-hba
+ *
+ * Copyright (c) 2026 The iscsi-hba authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "monitor/hmp.h"
+#include "monitor/monitor.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-iscsi-hba.h"
+
+static void print_queue(Monitor *mon, const IscsiHbaQueueInfo *q)
+{
+    monitor_printf(mon, "  queue %u: sq %u entries head %u tail %u, "
+                   "cq %u entries head %u tail %u phase %d, vector %u%s, "
+                   "%u in flight\n",
+                   q->qid, q->sq_size, q->sq_head, q->sq_tail, q->cq_size,
+                   q->cq_head, q->cq_tail, q->phase, q->vector,
+                   q->irq_enabled ? "" : " (irq off)", q->inflight);
+}
+
+void hmp_info_iscsi_hba(Monitor *mon, const QDict *qdict)
+{
+    g_autoptr(IscsiHbaInfoList) list = qmp_query_iscsi_hba(&error_abort);
+    IscsiHbaInfoList *l;
+    IscsiHbaQueueInfoList *q;
+
+    if (!list) {
+        monitor_printf(mon, "no iscsi-hba adapter\n");
+        return;
+    }
+    for (l = list; l; l = l->next) {
+        IscsiHbaInfo *h = l->value;
+
+        monitor_printf(mon, "%s%s%s: %s%s%s, interrupts %s\n",
+                       h->id ?: h->qom_path, h->id ? " " : "",
+                       h->id ? h->qom_path : "",
+                       h->enabled ? "enabled" : "disabled",
+                       h->ready ? ", ready" : "",
+                       h->fatal ? ", FATAL" : "", h->interrupt_mode);
+        if (h->fatal) {
+            monitor_printf(mon, "  fatal reason %u\n", h->fatal_reason);
+        }
+        monitor_printf(mon, "  initiator %s, %u session(s)\n",
+                       h->initiator_name, h->sessions);
+        monitor_printf(mon, "  last status 0x%08x %s\n", h->last_status,
+                       h->last_status_name);
+        for (q = h->queues; q; q = q->next) {
+            print_queue(mon, q->value);
+        }
+    }
+}

@@ -1,0 +1,255 @@
+/*
+ * iscsi-hba: I/O command set (SCSI commands, task management)
+ *
+ * A SCSI command is fully validated -- flags, CDB, sense buffer, transfer
+ * length and every scatter-gather element -- before its session is looked
+ * up, so a bad entry gets the same answer with or without a target.
+ *
+ * Copyright (c) 2026 The iscsi-hba authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "iscsi-hba.h"
+#include "trace.h"
+
+#define SG_SIZE sizeof(struct iscsi_hba_sg)
+
+static void invalid(IscsiHbaRequest *req, uint16_t detail)
+{
+    iscsi_hba_req_fail(req, ISDSC_INVALID_PARAMETER, detail);
+}
+
+/* Add one data element to req->qsg; returns a detail code. */
+static uint16_t sg_add(IscsiHbaRequest *req, const struct iscsi_hba_sg *le,
+                       uint64_t *total)
+{
+    IscsiHbaState *s = req->q->s;
+    uint64_t addr = le64_to_cpu(le->addr);
+    uint32_t len = le32_to_cpu(le->len);
+
+    if (le32_to_cpu(le->flags) != 0) {
+        return ISCSI_HBA_DETAIL_BAD_SG_CHAIN;
+    }
+    if (len == 0) {
+        return ISCSI_HBA_DETAIL_BAD_SG_LENGTH;
+    }
+    if (!iscsi_hba_dma_range_ok(s, addr, len)) {
+        return ISCSI_HBA_DETAIL_BAD_ADDRESS;
+    }
+    *total += len;
+    qemu_sglist_add(&req->qsg, addr, len);
+    return ISCSI_HBA_DETAIL_NONE;
+}
+
+/*
+ * Walk an SG list: segments of elements, each segment ending either when
+ * the data elements run out or with a CHAIN element pointing to the next
+ * segment.  Every segment must hold a data element, so the walk visits at
+ * most sg_count segments whatever the guest wrote.
+ */
+static uint16_t sg_walk_list(IscsiHbaRequest *req, uint16_t count,
+                             uint64_t *total)
+{
+    IscsiHbaState *s = req->q->s;
+    const struct iscsi_hba_sg *desc = &req->sqe.u.scsi.sg[0];
+    uint64_t seg_addr = le64_to_cpu(desc->addr);
+    uint32_t seg_len = le32_to_cpu(desc->len);
+    g_autofree struct iscsi_hba_sg *seg = NULL;
+    unsigned n, i, seen = 0;
+    uint16_t detail;
+
+    if (le32_to_cpu(desc->flags) != 0) {
+        return ISCSI_HBA_DETAIL_BAD_SG_CHAIN;
+    }
+    seg = g_new(struct iscsi_hba_sg, (size_t)count + 1);
+    for (;;) {
+        unsigned entries = seg_len / SG_SIZE;
+        uint32_t flags = 0;
+
+        if (seg_len == 0 || seg_len % SG_SIZE) {
+            return ISCSI_HBA_DETAIL_BAD_SG_CHAIN;
+        }
+        /* Read no more than the data elements still due, plus a chain. */
+        n = MIN(entries, count - seen + 1u);
+        if (!iscsi_hba_dma_range_ok(s, seg_addr, n * SG_SIZE)) {
+            return ISCSI_HBA_DETAIL_BAD_ADDRESS;
+        }
+        if (pci_dma_read(PCI_DEVICE(s), seg_addr, seg, n * SG_SIZE) !=
+            MEMTX_OK) {
+            return ISCSI_HBA_DETAIL_DMA_ERROR;
+        }
+        for (i = 0; i < n; i++) {
+            flags = le32_to_cpu(seg[i].flags);
+            if (flags & ISCSI_HBA_SG_CHAIN) {
+                break;
+            }
+            detail = sg_add(req, &seg[i], total);
+            if (detail != ISCSI_HBA_DETAIL_NONE) {
+                return detail;
+            }
+            if (++seen == count) {
+                return ISCSI_HBA_DETAIL_NONE;
+            }
+        }
+        if (i == n) {
+            /* The list ended before sg_count data elements. */
+            return ISCSI_HBA_DETAIL_BAD_SG_COUNT;
+        }
+        if (i == 0 || i != entries - 1 || flags != ISCSI_HBA_SG_CHAIN) {
+            return ISCSI_HBA_DETAIL_BAD_SG_CHAIN;
+        }
+        seg_addr = le64_to_cpu(seg[i].addr);
+        seg_len = le32_to_cpu(seg[i].len);
+    }
+}
+
+static uint16_t sg_map(IscsiHbaRequest *req, uint16_t count,
+                       uint32_t data_len)
+{
+    IscsiHbaState *s = req->q->s;
+    const struct iscsi_hba_scsi_cmd *c = &req->sqe.u.scsi;
+    bool list = req->sqe.hdr.flags & ISCSI_HBA_SCSI_SG_LIST;
+    uint64_t total = 0;
+    uint16_t detail = ISCSI_HBA_DETAIL_NONE;
+    unsigned i;
+
+    if (count == 0 || count > s->max_sg_elements ||
+        (!list && count > ISCSI_HBA_INLINE_SG)) {
+        return ISCSI_HBA_DETAIL_BAD_SG_COUNT;
+    }
+    qemu_sglist_init(&req->qsg, DEVICE(s), count,
+                     pci_get_address_space(PCI_DEVICE(s)));
+    if (list) {
+        detail = sg_walk_list(req, count, &total);
+    } else {
+        for (i = 0; i < count && detail == ISCSI_HBA_DETAIL_NONE; i++) {
+            detail = sg_add(req, &c->sg[i], &total);
+        }
+    }
+    if (detail == ISCSI_HBA_DETAIL_NONE && total != data_len) {
+        detail = ISCSI_HBA_DETAIL_BAD_SG_LENGTH;
+    }
+    if (detail != ISCSI_HBA_DETAIL_NONE) {
+        qemu_sglist_destroy(&req->qsg);
+    }
+    return detail;
+}
+
+/* Checks that need no guest memory; returns a detail code. */
+static uint16_t scsi_cmd_check(IscsiHbaRequest *req)
+{
+    IscsiHbaState *s = req->q->s;
+    const struct iscsi_hba_scsi_cmd *c = &req->sqe.u.scsi;
+    uint8_t flags = req->sqe.hdr.flags;
+    uint8_t dir = flags & ISCSI_HBA_SCSI_DIR_MASK;
+    uint32_t data_len = le32_to_cpu(c->data_len);
+    uint16_t sg_count = le16_to_cpu(c->sg_count);
+
+    if (flags & ~(ISCSI_HBA_SCSI_DIR_MASK | ISCSI_HBA_SCSI_SG_LIST)) {
+        return ISCSI_HBA_DETAIL_BAD_FLAGS;
+    }
+    if (dir == ISCSI_HBA_SCSI_DIR_MASK) {
+        return ISCSI_HBA_DETAIL_BAD_DIRECTION;
+    }
+    if (c->cdb_len == 0 || c->cdb_len > ISCSI_HBA_MAX_CDB_LEN) {
+        return ISCSI_HBA_DETAIL_BAD_CDB_LEN;
+    }
+    if (c->sense_len > ISCSI_HBA_MAX_SENSE_LEN ||
+        (c->sense_len &&
+         !iscsi_hba_dma_range_ok(s, le64_to_cpu(c->sense_addr),
+                                 c->sense_len))) {
+        return ISCSI_HBA_DETAIL_BAD_SENSE;
+    }
+    if (data_len > s->max_transfer) {
+        return ISCSI_HBA_DETAIL_TOO_LARGE;
+    }
+    if (dir == ISCSI_HBA_SCSI_DIR_NONE && (data_len || sg_count)) {
+        return ISCSI_HBA_DETAIL_BAD_DIRECTION;
+    }
+    if (dir != ISCSI_HBA_SCSI_DIR_NONE && data_len == 0) {
+        return ISCSI_HBA_DETAIL_BAD_LENGTH;
+    }
+    return ISCSI_HBA_DETAIL_NONE;
+}
+
+static void io_scsi_cmd(IscsiHbaRequest *req)
+{
+    IscsiHbaState *s = req->q->s;
+    const struct iscsi_hba_scsi_cmd *c = &req->sqe.u.scsi;
+    uint32_t data_len = le32_to_cpu(c->data_len);
+    uint16_t detail;
+
+    detail = scsi_cmd_check(req);
+    if (detail == ISCSI_HBA_DETAIL_NONE && data_len) {
+        detail = sg_map(req, le16_to_cpu(c->sg_count), data_len);
+    }
+    if (detail != ISCSI_HBA_DETAIL_NONE) {
+        trace_iscsi_hba_scsi_invalid(req->q->qid, req->cqe.cid, detail);
+        invalid(req, detail);
+        return;
+    }
+    if (!iscsi_hba_session_lookup(s, le32_to_cpu(req->sqe.hdr.session_id))) {
+        iscsi_hba_req_fail(req, ISDSC_INVALID_SESSION_ID,
+                           ISCSI_HBA_DETAIL_NO_SESSION);
+        return;
+    }
+    /* Sessions come with the session layer; none can exist yet. */
+    iscsi_hba_req_fail(req, ISDSC_REQUEST_NOT_SUPPORTED,
+                       ISCSI_HBA_DETAIL_NOT_IMPLEMENTED);
+}
+
+static void io_task_mgmt(IscsiHbaRequest *req)
+{
+    IscsiHbaState *s = req->q->s;
+    const struct iscsi_hba_task_mgmt *t = &req->sqe.u.tmf;
+
+    if (req->sqe.hdr.flags) {
+        invalid(req, ISCSI_HBA_DETAIL_BAD_FLAGS);
+        return;
+    }
+    switch (t->function) {
+    case ISCSI_HBA_TMF_ABORT_TASK:
+    case ISCSI_HBA_TMF_LUN_RESET:
+    case ISCSI_HBA_TMF_TARGET_WARM_RESET:
+        break;
+    default:
+        invalid(req, ISCSI_HBA_DETAIL_BAD_TMF);
+        return;
+    }
+    if (!iscsi_hba_session_lookup(s, le32_to_cpu(req->sqe.hdr.session_id))) {
+        iscsi_hba_req_fail(req, ISDSC_INVALID_SESSION_ID,
+                           ISCSI_HBA_DETAIL_NO_SESSION);
+        return;
+    }
+    iscsi_hba_req_fail(req, ISDSC_REQUEST_NOT_SUPPORTED,
+                       ISCSI_HBA_DETAIL_NOT_IMPLEMENTED);
+}
+
+void iscsi_hba_io_exec(IscsiHbaRequest *req)
+{
+    trace_iscsi_hba_io(req->q->qid, req->cqe.cid, req->sqe.hdr.opcode);
+    switch (req->sqe.hdr.opcode) {
+    case ISCSI_HBA_IO_SCSI_CMD:
+        io_scsi_cmd(req);
+        break;
+    case ISCSI_HBA_IO_TASK_MGMT:
+        io_task_mgmt(req);
+        break;
+    default:
+        iscsi_hba_req_fail(req, ISDSC_REQUEST_NOT_SUPPORTED,
+                           ISCSI_HBA_DETAIL_BAD_OPCODE);
+        break;
+    }
+}
+
+/*
+ * Forget a command whose queue is being deleted.  Nothing executes
+ * asynchronously on I/O queues until the session layer exists, so there
+ * is nothing to detach yet.
+ */
+void iscsi_hba_io_cancel(IscsiHbaRequest *req)
+{
+    trace_iscsi_hba_io_cancel(req->q->qid, req->cqe.cid);
+}

@@ -1,0 +1,168 @@
+/*
+ * iscsi-hba: QEMU model of an iSCSI host bus adapter -- internal interfaces
+ *
+ * The guest-visible contract is include/hw/iscsi-hba/iscsi-hba-abi.h and
+ * docs/specs/iscsi-hba.rst.  This header is shared by the device's files:
+ *
+ *   pci.c      PCI function, registers, doorbells, interrupts, reset
+ *   queue.c    submission/completion queues, request pools, bottom halves
+ *   admin.c    admin command set
+ *   io.c       I/O command set: SCSI commands and task management
+ *   session.c  iSCSI session table
+ *   events.c   asynchronous event requests and the event queue
+ *   qmp.c      query-iscsi-hba
+ *
+ * Copyright (c) 2026 The iscsi-hba authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_ISCSI_HBA_INTERNAL_H
+#define HW_ISCSI_HBA_INTERNAL_H
+
+#include "hw/pci/pci_device.h"
+#include "qemu/queue.h"
+#include "system/dma.h"
+#include "hw/iscsi-hba/iscsi-hba-abi.h"
+
+#define TYPE_ISCSI_HBA "iscsi-hba"
+OBJECT_DECLARE_SIMPLE_TYPE(IscsiHbaState, ISCSI_HBA)
+
+#define ISCSI_HBA_MAX_EVENTS    16  /* queued while no AER is outstanding */
+
+typedef struct IscsiHbaQueue IscsiHbaQueue;
+typedef struct IscsiHbaSession IscsiHbaSession;
+
+/*
+ * One command from fetch to completion.  Each queue owns a pool of
+ * sq_size requests: when the pool is empty the device stops fetching,
+ * which is the back-pressure for a completion queue the driver does not
+ * drain.
+ */
+typedef struct IscsiHbaRequest {
+    IscsiHbaQueue *q;
+    QTAILQ_ENTRY(IscsiHbaRequest) entry;
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;       /* built in host order, posted LE */
+    QEMUSGList qsg;                 /* data buffer of SCSI commands */
+} IscsiHbaRequest;
+
+struct IscsiHbaQueue {
+    IscsiHbaState *s;
+    uint16_t qid;
+    bool created;
+
+    uint64_t sq_base;
+    uint64_t cq_base;
+    uint16_t sq_size;
+    uint16_t cq_size;
+    uint16_t sq_head;
+    uint16_t sq_tail;               /* last SQ doorbell value */
+    uint16_t cq_head;               /* last CQ doorbell value */
+    uint16_t cq_tail;
+    bool phase;
+    uint16_t vector;
+    bool irq_enabled;
+
+    QEMUBH *bh;
+    IscsiHbaRequest *pool;
+    QTAILQ_HEAD(, IscsiHbaRequest) free_reqs;
+    QTAILQ_HEAD(, IscsiHbaRequest) inflight;    /* executing */
+    QTAILQ_HEAD(, IscsiHbaRequest) done;        /* waiting for CQ space */
+    uint32_t inflight_count;                    /* inflight + done */
+};
+
+typedef struct IscsiHbaEvent {
+    uint8_t type;
+    uint32_t session_id;
+    uint32_t status;
+} IscsiHbaEvent;
+
+struct IscsiHbaState {
+    PCIDevice parent_obj;
+
+    MemoryRegion bar0;
+    MemoryRegion regs;
+    MemoryRegion doorbells;
+
+    /* Properties */
+    uint16_t num_queues;
+    uint16_t max_queue_entries;
+    uint16_t max_sg_elements;
+    uint32_t max_transfer;
+    uint16_t max_sessions;
+    bool msix;
+    char *serial;
+    char *initiator_name_prop;
+
+    /* Registers */
+    uint32_t ctrl;
+    uint32_t status;
+    uint32_t fatal_reason;
+    uint32_t last_status;
+    uint32_t intx_mask;
+    uint64_t admin_sq_base;
+    uint64_t admin_cq_base;
+    uint32_t admin_queue_size;
+
+    /* Queue pairs, indexed by qid; 0 is the admin queue. */
+    IscsiHbaQueue queues[ISCSI_HBA_MAX_IO_QUEUES_LIMIT + 1];
+
+    char initiator_name[ISCSI_HBA_ISCSI_NAME_MAX + 1];
+
+    /* Asynchronous events */
+    IscsiHbaRequest *aer[ISCSI_HBA_MAX_AER];
+    unsigned aer_count;
+    IscsiHbaEvent events[ISCSI_HBA_MAX_EVENTS];
+    unsigned event_count;
+    bool event_overflow;
+
+    /* Sessions, indexed by slot; see session.c for id encoding. */
+    IscsiHbaSession **sessions;
+    uint16_t *session_gen;
+};
+
+/* pci.c */
+void iscsi_hba_set_fatal(IscsiHbaState *s, uint32_t reason);
+bool iscsi_hba_running(IscsiHbaState *s);
+bool iscsi_hba_dma_range_ok(IscsiHbaState *s, uint64_t addr, uint64_t len);
+void iscsi_hba_irq_update(IscsiHbaState *s);
+void iscsi_hba_irq_notify(IscsiHbaQueue *q);
+uint16_t iscsi_hba_num_vectors(IscsiHbaState *s);
+uint32_t iscsi_hba_cap(IscsiHbaState *s);
+
+/* queue.c */
+uint16_t iscsi_hba_queue_check(IscsiHbaState *s,
+                               const struct iscsi_hba_create_queue *c);
+void iscsi_hba_queue_create(IscsiHbaState *s, uint16_t qid,
+                            const struct iscsi_hba_create_queue *c,
+                            bool irq_enabled);
+void iscsi_hba_queue_delete(IscsiHbaQueue *q);
+void iscsi_hba_queue_sq_doorbell(IscsiHbaQueue *q, uint32_t val);
+void iscsi_hba_queue_cq_doorbell(IscsiHbaQueue *q, uint32_t val);
+void iscsi_hba_req_complete(IscsiHbaRequest *req);
+void iscsi_hba_req_fail(IscsiHbaRequest *req, uint32_t status,
+                        uint16_t detail);
+
+/* admin.c */
+void iscsi_hba_admin_exec(IscsiHbaRequest *req);
+void iscsi_hba_identify_fill(IscsiHbaState *s, struct iscsi_hba_identify *id);
+
+/* io.c */
+void iscsi_hba_io_exec(IscsiHbaRequest *req);
+void iscsi_hba_io_cancel(IscsiHbaRequest *req);
+
+/* events.c */
+void iscsi_hba_event_request(IscsiHbaRequest *req);
+void iscsi_hba_event_post(IscsiHbaState *s, uint8_t type,
+                          uint32_t session_id, uint32_t status);
+void iscsi_hba_events_reset(IscsiHbaState *s);
+
+/* session.c */
+void iscsi_hba_sessions_init(IscsiHbaState *s);
+void iscsi_hba_sessions_cleanup(IscsiHbaState *s);
+IscsiHbaSession *iscsi_hba_session_lookup(IscsiHbaState *s, uint32_t id);
+unsigned iscsi_hba_session_count(IscsiHbaState *s);
+unsigned iscsi_hba_session_ids(IscsiHbaState *s, uint32_t *ids, unsigned max);
+
+#endif

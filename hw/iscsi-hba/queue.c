@@ -1,0 +1,316 @@
+/*
+ * iscsi-hba: submission/completion queue pairs
+ *
+ * Each queue pair has a guarded bottom half that does all guest-memory
+ * work: it posts finished commands while the completion queue has room,
+ * then fetches and executes submissions while the queue has free requests,
+ * at most one queue's worth per run.  A driver that stops draining its CQ
+ * therefore stops the device from fetching more: requests are only
+ * returned to the pool once their completion entry is posted.
+ *
+ * Copyright (c) 2026 The iscsi-hba authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "iscsi-hba.h"
+#include "trace.h"
+
+static uint16_t ring_next(uint16_t idx, uint16_t size)
+{
+    return (idx + 1) & (size - 1);
+}
+
+static bool cq_full(IscsiHbaQueue *q)
+{
+    return ring_next(q->cq_tail, q->cq_size) == q->cq_head;
+}
+
+static bool sq_empty(IscsiHbaQueue *q)
+{
+    return q->sq_head == q->sq_tail;
+}
+
+static bool queue_size_ok(IscsiHbaState *s, uint16_t entries)
+{
+    return entries >= ISCSI_HBA_MIN_QUEUE_ENTRIES &&
+           entries <= s->max_queue_entries && is_power_of_2(entries);
+}
+
+static bool queue_base_ok(IscsiHbaState *s, uint64_t base, uint64_t bytes)
+{
+    return base != 0 && QEMU_IS_ALIGNED(base, ISCSI_HBA_QUEUE_ALIGN) &&
+           iscsi_hba_dma_range_ok(s, base, bytes);
+}
+
+/* Validate queue parameters (host order); returns an ISCSI_HBA_DETAIL_*. */
+uint16_t iscsi_hba_queue_check(IscsiHbaState *s,
+                               const struct iscsi_hba_create_queue *c)
+{
+    if (!queue_size_ok(s, c->sq_size) || !queue_size_ok(s, c->cq_size)) {
+        return ISCSI_HBA_DETAIL_BAD_QUEUE_SIZE;
+    }
+    if (!queue_base_ok(s, c->sq_base,
+                       (uint64_t)c->sq_size * sizeof(struct iscsi_hba_sqe)) ||
+        !queue_base_ok(s, c->cq_base,
+                       (uint64_t)c->cq_size * sizeof(struct iscsi_hba_cqe))) {
+        return ISCSI_HBA_DETAIL_BAD_ADDRESS;
+    }
+    if (c->vector >= iscsi_hba_num_vectors(s)) {
+        return ISCSI_HBA_DETAIL_BAD_VECTOR;
+    }
+    return ISCSI_HBA_DETAIL_NONE;
+}
+
+/* ---- requests ---- */
+
+static void req_release(IscsiHbaRequest *req)
+{
+    IscsiHbaQueue *q = req->q;
+
+    if (req->qsg.sg) {
+        qemu_sglist_destroy(&req->qsg);
+    }
+    q->inflight_count--;
+    QTAILQ_INSERT_TAIL(&q->free_reqs, req, entry);
+}
+
+/* Queue a finished request for posting; the bottom half posts it. */
+void iscsi_hba_req_complete(IscsiHbaRequest *req)
+{
+    IscsiHbaQueue *q = req->q;
+
+    QTAILQ_REMOVE(&q->inflight, req, entry);
+    QTAILQ_INSERT_TAIL(&q->done, req, entry);
+    qemu_bh_schedule(q->bh);
+}
+
+void iscsi_hba_req_fail(IscsiHbaRequest *req, uint32_t status,
+                        uint16_t detail)
+{
+    req->cqe.status = status;
+    req->cqe.detail = detail;
+    iscsi_hba_req_complete(req);
+}
+
+/* ---- completion side ---- */
+
+static bool post_cqe(IscsiHbaQueue *q, IscsiHbaRequest *req)
+{
+    IscsiHbaState *s = q->s;
+    const struct iscsi_hba_cqe *c = &req->cqe;
+    struct iscsi_hba_cqe le = {
+        .status = cpu_to_le32(c->status),
+        .info = cpu_to_le32(c->info),
+        .result = cpu_to_le64(c->result),
+        .scsi_status = c->scsi_status,
+        .sense_len = c->sense_len,
+        .detail = cpu_to_le16(c->detail),
+        .sq_head = cpu_to_le16(q->sq_head),
+        .sq_id = cpu_to_le16(q->qid),
+        .cid = cpu_to_le16(c->cid),
+        .flags = cpu_to_le16((c->flags & ~ISCSI_HBA_CQE_PHASE) |
+                             (q->phase ? ISCSI_HBA_CQE_PHASE : 0)),
+    };
+    uint64_t addr = q->cq_base + (uint64_t)q->cq_tail * sizeof(le);
+
+    trace_iscsi_hba_cqe(q->qid, c->cid, c->status, c->detail, q->cq_tail,
+                        q->phase);
+    if (pci_dma_write(PCI_DEVICE(s), addr, &le, sizeof(le)) != MEMTX_OK) {
+        iscsi_hba_set_fatal(s, ISCSI_HBA_FATAL_CQ_WRITE);
+        return false;
+    }
+    if (c->status != ISCSI_HBA_STATUS_SUCCESS) {
+        s->last_status = c->status;
+    }
+    q->cq_tail = ring_next(q->cq_tail, q->cq_size);
+    if (q->cq_tail == 0) {
+        q->phase = !q->phase;
+    }
+    return true;
+}
+
+static unsigned post_completions(IscsiHbaQueue *q)
+{
+    unsigned posted = 0;
+    IscsiHbaRequest *req;
+
+    while ((req = QTAILQ_FIRST(&q->done)) && !cq_full(q)) {
+        if (!post_cqe(q, req)) {
+            break;
+        }
+        QTAILQ_REMOVE(&q->done, req, entry);
+        req_release(req);
+        posted++;
+    }
+    return posted;
+}
+
+/* ---- submission side ---- */
+
+static IscsiHbaRequest *fetch_sqe(IscsiHbaQueue *q)
+{
+    IscsiHbaState *s = q->s;
+    IscsiHbaRequest *req = QTAILQ_FIRST(&q->free_reqs);
+    uint64_t addr = q->sq_base + (uint64_t)q->sq_head * sizeof(req->sqe);
+
+    if (pci_dma_read(PCI_DEVICE(s), addr, &req->sqe, sizeof(req->sqe)) !=
+        MEMTX_OK) {
+        iscsi_hba_set_fatal(s, ISCSI_HBA_FATAL_SQ_READ);
+        return NULL;
+    }
+    QTAILQ_REMOVE(&q->free_reqs, req, entry);
+    QTAILQ_INSERT_TAIL(&q->inflight, req, entry);
+    q->inflight_count++;
+    q->sq_head = ring_next(q->sq_head, q->sq_size);
+
+    memset(&req->cqe, 0, sizeof(req->cqe));
+    req->cqe.cid = le16_to_cpu(req->sqe.hdr.cid);
+    trace_iscsi_hba_sqe(q->qid, req->cqe.cid, req->sqe.hdr.opcode,
+                        req->sqe.hdr.flags);
+    return req;
+}
+
+static void iscsi_hba_queue_bh(void *opaque)
+{
+    IscsiHbaQueue *q = opaque;
+    IscsiHbaState *s = q->s;
+    unsigned posted, budget = q->sq_size;
+    IscsiHbaRequest *req;
+
+    if (!iscsi_hba_running(s)) {
+        return;
+    }
+    posted = post_completions(q);
+    while (budget && !sq_empty(q) && !QTAILQ_EMPTY(&q->free_reqs) &&
+           iscsi_hba_running(s)) {
+        req = fetch_sqe(q);
+        if (!req) {
+            break;
+        }
+        budget--;
+        if (q->qid == ISCSI_HBA_ADMIN_QID) {
+            iscsi_hba_admin_exec(req);
+        } else {
+            iscsi_hba_io_exec(req);
+        }
+        posted += post_completions(q);
+    }
+    if (!iscsi_hba_running(s)) {
+        return;
+    }
+    if (posted) {
+        iscsi_hba_irq_notify(q);
+    }
+    /* Budget used up with work left: yield to the vCPU, continue later. */
+    if (!budget && !sq_empty(q) && !QTAILQ_EMPTY(&q->free_reqs)) {
+        qemu_bh_schedule(q->bh);
+    }
+}
+
+/* ---- doorbells ---- */
+
+void iscsi_hba_queue_sq_doorbell(IscsiHbaQueue *q, uint32_t val)
+{
+    if (val >= q->sq_size) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "iscsi-hba: SQ %u tail %u beyond size %u\n",
+                      q->qid, val, q->sq_size);
+        iscsi_hba_set_fatal(q->s, ISCSI_HBA_FATAL_BAD_DOORBELL);
+        return;
+    }
+    q->sq_tail = val;
+    qemu_bh_schedule(q->bh);
+}
+
+/*
+ * The new CQ head may only consume entries the device has posted: it must
+ * lie between the old head and the device's tail, going round the ring.
+ */
+void iscsi_hba_queue_cq_doorbell(IscsiHbaQueue *q, uint32_t val)
+{
+    uint16_t mask = q->cq_size - 1;
+    uint16_t consumed = (val - q->cq_head) & mask;
+    uint16_t posted = (q->cq_tail - q->cq_head) & mask;
+
+    if (val >= q->cq_size || consumed > posted) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "iscsi-hba: CQ %u head %u outside posted entries "
+                      "(head %u tail %u)\n", q->qid, val, q->cq_head,
+                      q->cq_tail);
+        iscsi_hba_set_fatal(q->s, ISCSI_HBA_FATAL_BAD_DOORBELL);
+        return;
+    }
+    q->cq_head = val;
+    iscsi_hba_irq_update(q->s);
+    if (!QTAILQ_EMPTY(&q->done)) {
+        qemu_bh_schedule(q->bh);
+    }
+}
+
+/* ---- life cycle ---- */
+
+void iscsi_hba_queue_create(IscsiHbaState *s, uint16_t qid,
+                            const struct iscsi_hba_create_queue *c,
+                            bool irq_enabled)
+{
+    IscsiHbaQueue *q = &s->queues[qid];
+    unsigned i;
+
+    assert(!q->created);
+    q->sq_base = c->sq_base;
+    q->cq_base = c->cq_base;
+    q->sq_size = c->sq_size;
+    q->cq_size = c->cq_size;
+    q->sq_head = q->sq_tail = 0;
+    q->cq_head = q->cq_tail = 0;
+    q->phase = true;
+    q->vector = c->vector;
+    q->irq_enabled = irq_enabled;
+    q->inflight_count = 0;
+
+    QTAILQ_INIT(&q->free_reqs);
+    QTAILQ_INIT(&q->inflight);
+    QTAILQ_INIT(&q->done);
+    q->pool = g_new0(IscsiHbaRequest, q->sq_size);
+    for (i = 0; i < q->sq_size; i++) {
+        q->pool[i].q = q;
+        QTAILQ_INSERT_TAIL(&q->free_reqs, &q->pool[i], entry);
+    }
+    q->bh = qemu_bh_new_guarded(iscsi_hba_queue_bh, q,
+                                &DEVICE(s)->mem_reentrancy_guard);
+    q->created = true;
+    trace_iscsi_hba_queue_create(qid, c->sq_size, c->cq_size, c->vector,
+                                 irq_enabled);
+}
+
+/*
+ * Delete a queue pair.  Commands still executing are cancelled without a
+ * completion: their completion queue is gone.
+ */
+void iscsi_hba_queue_delete(IscsiHbaQueue *q)
+{
+    IscsiHbaRequest *req, *next;
+    unsigned i;
+
+    trace_iscsi_hba_queue_delete(q->qid, q->inflight_count);
+    QTAILQ_FOREACH_SAFE(req, &q->inflight, entry, next) {
+        if (q->qid != ISCSI_HBA_ADMIN_QID) {
+            iscsi_hba_io_cancel(req);
+        }
+    }
+    for (i = 0; i < q->sq_size; i++) {
+        if (q->pool[i].qsg.sg) {
+            qemu_sglist_destroy(&q->pool[i].qsg);
+        }
+    }
+    qemu_bh_delete(q->bh);
+    q->bh = NULL;
+    g_free(q->pool);
+    q->pool = NULL;
+    q->created = false;
+    q->inflight_count = 0;
+    iscsi_hba_irq_update(q->s);
+}

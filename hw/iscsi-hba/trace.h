@@ -1,0 +1,1 @@
+#include "trace/trace-hw_iscsi_hba.h"
