@@ -28,9 +28,9 @@
 #include <stdint.h>
 #endif
 
-/* ------------------------------------------------------------------------
+/*
  * PCI identity
- * ------------------------------------------------------------------------ */
+ */
 
 #define ISCSI_HBA_PCI_VENDOR_ID         0x1af4  /* Red Hat / QEMU */
 #define ISCSI_HBA_PCI_DEVICE_ID         0x10f5  /* experimental range */
@@ -45,10 +45,10 @@
 #define ISCSI_HBA_MSIX_TABLE_OFFSET     0x2000
 #define ISCSI_HBA_MSIX_PBA_OFFSET       0x3000
 
-/* ------------------------------------------------------------------------
+/*
  * Registers (BAR0).  32-bit registers; 64-bit accesses are split into two
  * 32-bit accesses, low half first.  Other access sizes are ignored.
- * ------------------------------------------------------------------------ */
+ */
 
 #define ISCSI_HBA_REG_MAGIC             0x000   /* RO "IHBA" */
 #define ISCSI_HBA_REG_VERSION           0x004   /* RO major << 16 | minor */
@@ -112,9 +112,9 @@
 #define ISCSI_HBA_DB_CQ(qid) \
     (ISCSI_HBA_DB_OFFSET + (qid) * ISCSI_HBA_DB_STRIDE + ISCSI_HBA_DB_CQ_HEAD)
 
-/* ------------------------------------------------------------------------
+/*
  * Limits
- * ------------------------------------------------------------------------ */
+ */
 
 #define ISCSI_HBA_ADMIN_QID             0
 #define ISCSI_HBA_MAX_IO_QUEUES_LIMIT   31      /* 32 queues fit INTX_STATUS */
@@ -128,10 +128,10 @@
 #define ISCSI_HBA_ISCSI_NAME_MAX        223     /* RFC 3720 3.2.6.1, bytes */
 #define ISCSI_HBA_STRING_FIELD          256     /* fixed string fields */
 
-/* ------------------------------------------------------------------------
+/*
  * Submission queue entry: 128 bytes.  An 8-byte header common to every
  * command, then a command-specific body.
- * ------------------------------------------------------------------------ */
+ */
 
 /* Admin opcodes (admin SQ only). */
 #define ISCSI_HBA_ADM_IDENTIFY          0x01
@@ -170,8 +170,10 @@ struct iscsi_hba_sqe_hdr {
     uint32_t session_id;    /* where the command names a session */
 };
 
-/* A scatter-gather element.  In an SG list, an element with CHAIN set is
- * the last of its segment and points to the next segment. */
+/*
+ * A scatter-gather element.  In an SG list, an element with CHAIN set is
+ * the last of its segment and points to the next segment.
+ */
 #define ISCSI_HBA_SG_CHAIN              0x01
 
 struct iscsi_hba_sg {
@@ -253,11 +255,11 @@ struct iscsi_hba_sqe {
     } u;
 };
 
-/* ------------------------------------------------------------------------
+/*
  * Completion queue entry: 32 bytes.  The device writes the whole entry at
  * once; the driver owns it when PHASE matches the current lap (1 on the
  * first lap after queue creation, flipping at every wrap).
- * ------------------------------------------------------------------------ */
+ */
 
 #define ISCSI_HBA_CQE_PHASE             (1u << 0)
 #define ISCSI_HBA_CQE_RESID_UNDER       (1u << 1)
@@ -308,9 +310,9 @@ struct iscsi_hba_cqe {
 #define ISCSI_HBA_DETAIL_BAD_TMF        23
 #define ISCSI_HBA_DETAIL_INJECTED       24  /* fault injection */
 
-/* ------------------------------------------------------------------------
+/*
  * Data structures in guest buffers
- * ------------------------------------------------------------------------ */
+ */
 
 /* IDENTIFY output (the driver may pass a shorter buffer; see the spec). */
 #define ISCSI_HBA_IDENTIFY_SIZE         4096
@@ -406,9 +408,11 @@ struct iscsi_hba_session_info {
     uint8_t  rsvd1[448];
 };
 
-/* Asynchronous events: ASYNC_EVENT completions carry the event type in
+/*
+ * Asynchronous events: ASYNC_EVENT completions carry the event type in
  * result bits 7:0, the session id in bits 63:32 and the event's ISDSC in
- * info. */
+ * info.
+ */
 #define ISCSI_HBA_EVENT_SESSION_LOST      1
 #define ISCSI_HBA_EVENT_SESSION_RECOVERED 2
 #define ISCSI_HBA_EVENT_SESSION_FAILED    3 /* gave up reconnecting */
@@ -417,7 +421,7 @@ struct iscsi_hba_session_info {
 #define ISCSI_HBA_EVENT_TYPE(result)      ((uint8_t)((result) & 0xff))
 #define ISCSI_HBA_EVENT_SESSION(result)   ((uint32_t)((result) >> 32))
 
-/* ------------------------------------------------------------------------
+/*
  * NTSTATUS layout (ISDSC values are NTSTATUS values):
  *
  *   31 30 | 29 | 28 | 27 ........ 16 | 15 ............ 0
@@ -426,7 +430,7 @@ struct iscsi_hba_session_info {
  * Sev: 0 success, 1 informational, 2 warning, 3 error.  C: set for
  * customer-defined values (all ISDSC values).  N: reserved, 0.
  * ISDSC values use facility 0xFFF.
- * ------------------------------------------------------------------------ */
+ */
 
 #define ISCSI_HBA_NT_SEVERITY(s)        (((uint32_t)(s) >> 30) & 0x3u)
 #define ISCSI_HBA_NT_CUSTOMER(s)        (((uint32_t)(s) >> 29) & 0x1u)
@@ -441,17 +445,19 @@ struct iscsi_hba_session_info {
 
 #define ISCSI_HBA_ISDSC_FACILITY        0xfff
 
-/* A status the driver must treat as failure (error severity).  Warnings
- * (e.g. ISDSC_SHORT_CHAP_SECRET) report success with a caveat. */
+/*
+ * A status the driver must treat as failure (error severity).  Warnings
+ * (e.g. ISDSC_SHORT_CHAP_SECRET) report success with a caveat.
+ */
 #define ISCSI_HBA_STATUS_IS_ERROR(s) \
     (ISCSI_HBA_NT_SEVERITY(s) == ISCSI_HBA_NT_SEV_ERROR)
 
 #define ISCSI_HBA_STATUS_SUCCESS        0u
 
-/* ------------------------------------------------------------------------
+/*
  * ISDSC values, as in Windows' iscsierr.h.  Windows drivers that include
  * iscsierr.h get the same names and values from there.
- * ------------------------------------------------------------------------ */
+ */
 
 #ifndef ISDSC_NON_SPECIFIC_ERROR
 #define ISDSC_NON_SPECIFIC_ERROR                     0xEFFF0001u
@@ -748,33 +754,41 @@ struct iscsi_hba_session_info {
 
 #define ISCSI_HBA_ISDSC_COUNT 104
 
-/* Symbolic name of an ISDSC value ("ISDSC_LOGIN_FAILED"), "SUCCESS" for
- * 0, or NULL for a value outside the table. */
+/* Case labels for lookups by value. */
+#define ISCSI_HBA_ISDSC_NAME_CASE(name, meaning) \
+    case name:                                 \
+        return #name;
+#define ISCSI_HBA_ISDSC_MEANING_CASE(name, meaning) \
+    case name:                                    \
+        return meaning;
+
+/*
+ * Symbolic name of an ISDSC value ("ISDSC_LOGIN_FAILED"), "SUCCESS" for
+ * 0, or NULL for a value outside the table.
+ */
 static inline const char *iscsi_hba_isdsc_name(uint32_t status)
 {
+    const char *unknown = (const char *)0;
+
     switch (status) {
     case ISCSI_HBA_STATUS_SUCCESS:
         return "SUCCESS";
-#define ISCSI_HBA_X_NAME(name, meaning) case name: return #name;
-    ISCSI_HBA_ISDSC_TABLE(ISCSI_HBA_X_NAME)
-#undef ISCSI_HBA_X_NAME
-    default:
-        return (const char *)0;
+    ISCSI_HBA_ISDSC_TABLE(ISCSI_HBA_ISDSC_NAME_CASE)
     }
+    return unknown;
 }
 
 /* One-line English meaning of an ISDSC value, or NULL if unknown. */
 static inline const char *iscsi_hba_isdsc_meaning(uint32_t status)
 {
+    const char *unknown = (const char *)0;
+
     switch (status) {
     case ISCSI_HBA_STATUS_SUCCESS:
         return "The operation succeeded.";
-#define ISCSI_HBA_X_MEANING(name, meaning) case name: return meaning;
-    ISCSI_HBA_ISDSC_TABLE(ISCSI_HBA_X_MEANING)
-#undef ISCSI_HBA_X_MEANING
-    default:
-        return (const char *)0;
+    ISCSI_HBA_ISDSC_TABLE(ISCSI_HBA_ISDSC_MEANING_CASE)
     }
+    return unknown;
 }
 
 static inline const char *iscsi_hba_nt_severity_name(uint32_t status)
@@ -786,9 +800,9 @@ static inline const char *iscsi_hba_nt_severity_name(uint32_t status)
     return names[ISCSI_HBA_NT_SEVERITY(status)];
 }
 
-/* ------------------------------------------------------------------------
+/*
  * Layout checks
- * ------------------------------------------------------------------------ */
+ */
 
 #if defined(__cplusplus) && __cplusplus >= 201103L
 #define ISCSI_HBA_ABI_ASSERT(expr) static_assert(expr, #expr)
