@@ -3,6 +3,7 @@
 #
 #   scripts/build-qemu.sh            # Debian trixie's QEMU 10.0 source package
 #   QEMU_SRC=~/qemu scripts/build-qemu.sh   # your own QEMU 10.0 tree
+#   scripts/build-qemu.sh qemu-system-x86_64  # only these ninja targets
 #
 # Everything slow lives in $ISCSI_HBA_CACHE (default ~/.cache/iscsi-hba),
 # keyed by QEMU version, so a second run only recompiles what changed:
@@ -138,6 +139,9 @@ link_firmware() {
 }
 
 main() {
+    TARGETS=("$@")
+    [ "${#TARGETS[@]}" -gt 0 ] ||
+        TARGETS=(qemu-system-x86_64 tests/qtest/iscsi-hba-test)
     bash "$TOP/scripts/install-deps.sh"
     local src ver build
     if [ -n "${QEMU_SRC:-}" ]; then
@@ -153,7 +157,7 @@ main() {
     configure_build "$src" "$build"
     link_firmware "$build"
     log "building in $build"
-    ninja -C "$build" qemu-system-x86_64 tests/qtest/iscsi-hba-test >&2
+    ninja -C "$build" "${TARGETS[@]}" >&2
     cat > "$CACHE/env" <<ENV
 QEMU_SRC_DIR=$src
 QEMU_BUILD_DIR=$build

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Run every iscsi-hba test: installs and builds what it needs first.
+#
+#   unit      project meson tests: ABI header, ISDSC table, isdsc tool,
+#             iSCSI name rules (no QEMU needed)
+#   qtest     device tests against the built qemu-system-x86_64
+#   style     QEMU's scripts/checkpatch.pl on the project's C files
+#
+# Ends with a line "tests: N passed, N failed"; exits non-zero on failure.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${ISCSI_HBA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsi-hba}
+PASSED=0
+FAILED=0
+FAILURES=()
+
+count() {
+    local suite=$1 pass=$2 fail=$3
+    PASSED=$((PASSED + pass))
+    FAILED=$((FAILED + fail))
+    echo "== $suite: $pass passed, $fail failed"
+    if [ "$fail" -gt 0 ] || [ "$pass" -eq 0 ]; then
+        FAILURES+=("$suite")
+    fi
+}
+
+run_unit() {
+    local dir=$CACHE/unit-build log
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$TOP" >/dev/null || { count unit 0 1; return; }
+    fi
+    log=$(meson test -C "$dir" --print-errorlogs 2>&1)
+    echo "$log" | grep -E '^ *[0-9]+/[0-9]+ ' || true
+    count unit "$(echo "$log" | sed -n 's/^Ok: *\([0-9]*\)/\1/p')" \
+        "$(( $(echo "$log" | sed -n 's/^Fail: *\([0-9]*\)/\1/p') + \
+             $(echo "$log" | sed -n 's/^Timeout: *\([0-9]*\)/\1/p') ))"
+}
+
+# Each qtest binary prints TAP; count its test points.
+run_qtest() {
+    local name=$1 out
+    out=$(QTEST_QEMU_BINARY=$QEMU_BIN \
+          timeout 900 "$QEMU_BUILD_DIR/tests/qtest/$name" --tap -k 2>&1)
+    echo "$out" | grep -E '^(not )?ok ' || echo "$out" | tail -n 20
+    count "qtest $name" "$(echo "$out" | grep -c '^ok ')" \
+        "$(( $(echo "$out" | grep -c '^not ok ') + \
+             ( $(echo "$out" | grep -c '^ok ') == 0 ? 1 : 0 ) ))"
+}
+
+run_checkpatch() {
+    local f pass=0 fail=0
+    local -a files
+    mapfile -t files < <(cd "$TOP" && git ls-files --cached --others \
+        --exclude-standard -- 'hw/*.[ch]' 'include/*.h' 'tests/qtest/*.[ch]' \
+        'tools/*.c' 'tests/unit/*.c')
+    for f in "${files[@]}"; do
+        if perl "$QEMU_SRC_DIR/scripts/checkpatch.pl" --no-tree -q -f \
+               "$TOP/$f" >/tmp/iscsi-hba-checkpatch.$$ 2>&1; then
+            pass=$((pass + 1))
+        else
+            fail=$((fail + 1))
+            echo "checkpatch: $f"
+            grep -E '^(ERROR|WARNING)' -A3 /tmp/iscsi-hba-checkpatch.$$
+        fi
+    done
+    rm -f /tmp/iscsi-hba-checkpatch.$$
+    count checkpatch "$pass" "$fail"
+}
+
+main() {
+    bash "$TOP/scripts/build-qemu.sh" || { echo "tests: 0 passed, 1 failed"; exit 1; }
+    # shellcheck source=/dev/null
+    . "$CACHE/env"
+    run_unit
+    run_qtest iscsi-hba-test
+    run_checkpatch
+    if [ "${#FAILURES[@]}" -gt 0 ]; then
+        echo "failed suites: ${FAILURES[*]}"
+    fi
+    echo "tests: $PASSED passed, $FAILED failed"
+    [ "${#FAILURES[@]}" -eq 0 ]
+}
+
+main "$@"
