@@ -25,9 +25,13 @@ log() { echo "build-qemu: $*" >&2; }
 # Newest QEMU 10.0 source in trixie; falls back to what is cached when the
 # archive cannot be reached, so warm rebuilds work offline.
 fetch_debian_source() {
-    local dsc ver dir
-    dsc=$(cd "$CACHE/src" && apt-get source --print-uris qemu/trixie 2>/dev/null |
-          grep -o "qemu_[^' ]*\.dsc" | head -n 1) || true
+    local dsc ver dir probe
+    # --print-uris lines: 'URL' FILENAME SIZE HASH; the URL is %-encoded.
+    # Asked from an empty directory: apt prints no URI for files present.
+    probe=$(mktemp -d)
+    dsc=$(cd "$probe" && apt-get source --print-uris qemu/trixie 2>/dev/null |
+          awk '$2 ~ /^qemu_.*\.dsc$/ { print $2; exit }') || true
+    rmdir "$probe"
     if [ -z "$dsc" ]; then
         dir=$(ls -d "$CACHE"/src/qemu-10.0.*/ 2>/dev/null | sort -V | tail -n 1)
         [ -n "$dir" ] || { log "cannot get QEMU source from Debian"; exit 1; }

@@ -11,7 +11,7 @@ set -euo pipefail
 
 PKGS=(
     build-essential dpkg-dev pkg-config ninja-build ccache flex bison
-    python3-venv libglib2.0-dev libpixman-1-dev zlib1g-dev libiscsi-dev
+    python3-venv libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev libiscsi-dev
     libiscsi-bin tgt seabios perl xz-utils
 )
 BACKPORT_PKGS=(meson python3-pycotap)

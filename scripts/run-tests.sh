@@ -32,9 +32,9 @@ run_unit() {
     fi
     log=$(meson test -C "$dir" --print-errorlogs 2>&1)
     echo "$log" | grep -E '^ *[0-9]+/[0-9]+ ' || true
-    count unit "$(echo "$log" | sed -n 's/^Ok: *\([0-9]*\)/\1/p')" \
-        "$(( $(echo "$log" | sed -n 's/^Fail: *\([0-9]*\)/\1/p') + \
-             $(echo "$log" | sed -n 's/^Timeout: *\([0-9]*\)/\1/p') ))"
+    count unit "$(echo "$log" | sed -n 's/^Ok: *\([0-9]*\).*/\1/p')" \
+        "$(( $(echo "$log" | sed -n 's/^Fail: *\([0-9]*\).*/\1/p') + \
+             $(echo "$log" | sed -n 's/^Timeout: *\([0-9]*\).*/\1/p') ))"
 }
 
 # Each qtest binary prints TAP; count its test points.
@@ -55,8 +55,9 @@ run_checkpatch() {
         --exclude-standard -- 'hw/*.[ch]' 'include/*.h' 'tests/qtest/*.[ch]' \
         'tools/*.c' 'tests/unit/*.c')
     for f in "${files[@]}"; do
-        if perl "$QEMU_SRC_DIR/scripts/checkpatch.pl" --no-tree -q -f \
-               "$TOP/$f" >/tmp/iscsi-hba-checkpatch.$$ 2>&1; then
+        # Relative paths: checkpatch applies test-file rules by path.
+        if (cd "$TOP" && perl "$QEMU_SRC_DIR/scripts/checkpatch.pl" \
+                --no-tree -q -f "$f") >/tmp/iscsi-hba-checkpatch.$$ 2>&1; then
             pass=$((pass + 1))
         else
             fail=$((fail + 1))
