@@ -309,6 +309,9 @@ struct iscsi_hba_cqe {
 #define ISCSI_HBA_DETAIL_ABORTED        22  /* by TMF, queue delete, reset */
 #define ISCSI_HBA_DETAIL_BAD_TMF        23
 #define ISCSI_HBA_DETAIL_INJECTED       24  /* fault injection */
+#define ISCSI_HBA_DETAIL_TIMEOUT        25  /* no answer in time */
+#define ISCSI_HBA_DETAIL_CONNECTION_LOST 26 /* session lost its connection */
+#define ISCSI_HBA_DETAIL_BAD_LUN        27
 
 /*
  * Data structures in guest buffers
@@ -373,7 +376,8 @@ struct iscsi_hba_login_params {
     uint8_t  login_flags;       /* reserved, 0 */
     uint16_t time2wait;         /* seconds between reconnects, 0 = 2 */
     uint16_t time2retain;       /* seconds before giving up, 0 = 60 */
-    uint8_t  rsvd[244];
+    char     target_chap_username[224]; /* mutual CHAP: target's name */
+    uint8_t  rsvd[20];
 };
 
 /* SESSION_INFO output. */
@@ -870,6 +874,8 @@ ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_login_params, chap_secret, 1024);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_login_params, portal_port, 1280);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_login_params, auth_type, 1284);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_login_params, time2wait, 1288);
+ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_login_params,
+                           target_chap_username, 1292);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_session_info, isid, 8);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_session_info, reconnects, 32);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_session_info, target_name, 64);
