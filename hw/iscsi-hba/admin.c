@@ -11,8 +11,8 @@
 
 #include "qemu/osdep.h"
 #include "qemu/cutils.h"
-#include "iscsi-hba.h"
 #include "iscsi-name.h"
+#include "session.h"
 #include "trace.h"
 
 #define ADMIN_NAME_MAX  ISCSI_HBA_ISCSI_NAME_MAX
@@ -29,8 +29,8 @@ static void ok(IscsiHbaRequest *req, uint64_t result)
 }
 
 /* Copy to a guest buffer; on failure the request fails and false returns. */
-static bool admin_write(IscsiHbaRequest *req, uint64_t addr,
-                        const void *buf, uint32_t len)
+bool iscsi_hba_admin_write(IscsiHbaRequest *req, uint64_t addr,
+                           const void *buf, uint32_t len)
 {
     IscsiHbaState *s = req->q->s;
 
@@ -107,7 +107,7 @@ static void adm_identify(IscsiHbaRequest *req)
     }
     id = g_new(struct iscsi_hba_identify, 1);
     iscsi_hba_identify_fill(req->q->s, id);
-    if (admin_write(req, le64_to_cpu(c->addr), id, len)) {
+    if (iscsi_hba_admin_write(req, le64_to_cpu(c->addr), id, len)) {
         ok(req, ISCSI_HBA_IDENTIFY_SIZE);
     }
 }
@@ -203,7 +203,7 @@ static void adm_get_initiator_name(IscsiHbaRequest *req)
                            ISCSI_HBA_DETAIL_BAD_LENGTH);
         return;
     }
-    if (admin_write(req, le64_to_cpu(c->addr), s->initiator_name, need)) {
+    if (iscsi_hba_admin_write(req, le64_to_cpu(c->addr), s->initiator_name, need)) {
         ok(req, need);
     }
 }
@@ -232,28 +232,268 @@ static void adm_list_sessions(IscsiHbaRequest *req)
     for (i = 0; i < count; i++) {
         ids[i] = cpu_to_le32(ids[i]);
     }
-    if (admin_write(req, le64_to_cpu(c->addr), ids, need)) {
+    if (iscsi_hba_admin_write(req, le64_to_cpu(c->addr), ids, need)) {
         ok(req, count);
     }
 }
 
-/*
- * LOGOUT, SESSION_INFO and REPORT_LUNS name a session.  The session layer
- * that gives them a body is not built yet: a session that exists gets
- * REQUEST_NOT_SUPPORTED, one that does not gets INVALID_SESSION_ID.
- */
-static void adm_session_command(IscsiHbaRequest *req)
-{
-    IscsiHbaState *s = req->q->s;
-    uint32_t id = le32_to_cpu(req->sqe.hdr.session_id);
+/* ---- sessions ---- */
 
-    if (!iscsi_hba_session_lookup(s, id)) {
+static IscsiHbaSession *admin_session(IscsiHbaRequest *req)
+{
+    IscsiHbaSession *sess;
+
+    sess = iscsi_hba_session_lookup(req->q->s,
+                                    le32_to_cpu(req->sqe.hdr.session_id));
+    if (!sess) {
         iscsi_hba_req_fail(req, ISDSC_INVALID_SESSION_ID,
                            ISCSI_HBA_DETAIL_NO_SESSION);
+    }
+    return sess;
+}
+
+static bool field_terminated(const char *field, size_t size)
+{
+    return memchr(field, '\0', size) != NULL;
+}
+
+static bool all_zero(const uint8_t *p, size_t size)
+{
+    return buffer_is_zero(p, size);
+}
+
+/*
+ * Check the login parameters and copy them to *l.  On failure sets
+ * *status and *detail and returns false.  See docs/specs/iscsi-hba.rst
+ * for the order of the checks.
+ */
+static bool login_params_check(IscsiHbaState *s,
+                               const struct iscsi_hba_login_params *p,
+                               bool discovery, IscsiHbaLogin *l,
+                               uint32_t *status, uint16_t *detail)
+{
+    uint16_t secret_len = le16_to_cpu(p->chap_secret_len);
+    const char *why;
+
+    *status = ISDSC_INVALID_PARAMETER;
+    *detail = ISCSI_HBA_DETAIL_NONE;
+    if (p->login_flags || !all_zero(p->rsvd, sizeof(p->rsvd))) {
+        *detail = ISCSI_HBA_DETAIL_BAD_FLAGS;
+        return false;
+    }
+    if (!field_terminated(p->target_name, sizeof(p->target_name)) ||
+        !field_terminated(p->initiator_name, sizeof(p->initiator_name)) ||
+        !field_terminated(p->portal_host, sizeof(p->portal_host)) ||
+        !field_terminated(p->chap_username, sizeof(p->chap_username)) ||
+        !field_terminated(p->target_chap_username,
+                          sizeof(p->target_chap_username))) {
+        *detail = ISCSI_HBA_DETAIL_BAD_LENGTH;
+        return false;
+    }
+    *detail = ISCSI_HBA_DETAIL_BAD_NAME;
+    if (!discovery && !iscsi_name_is_valid(p->target_name,
+                                           strlen(p->target_name), &why)) {
+        *status = ISDSC_INVALID_ISCSI_NAME;
+        return false;
+    }
+    if (p->initiator_name[0] &&
+        !iscsi_name_is_valid(p->initiator_name, strlen(p->initiator_name),
+                             &why)) {
+        *status = ISDSC_INVALID_ISCSI_NAME;
+        return false;
+    }
+    *detail = ISCSI_HBA_DETAIL_NONE;
+    if (!p->portal_host[0]) {
+        *status = ISDSC_NO_PORTAL_SPECIFIED;
+        return false;
+    }
+    if (p->session_type != (discovery ? ISCSI_HBA_SESSION_DISCOVERY :
+                                        ISCSI_HBA_SESSION_NORMAL)) {
+        *status = ISDSC_SESSION_TYPE_NOT_SUPPORTED;
+        *detail = ISCSI_HBA_DETAIL_BAD_FLAGS;
+        return false;
+    }
+    if (p->auth_type > ISCSI_HBA_AUTH_MUTUAL_CHAP) {
+        *status = ISDSC_INVALID_LOGON_AUTH_TYPE;
+        return false;
+    }
+    if (p->auth_type != ISCSI_HBA_AUTH_NONE) {
+        if (!p->chap_username[0]) {
+            *status = ISDSC_INVALID_CHAP_USER_NAME;
+            return false;
+        }
+        if (secret_len == 0 || secret_len >= sizeof(p->chap_secret) ||
+            memchr(p->chap_secret, '\0', secret_len)) {
+            *status = ISDSC_INVALID_CHAP_SECRET;
+            return false;
+        }
+    }
+    if (p->auth_type == ISCSI_HBA_AUTH_MUTUAL_CHAP) {
+        if (!p->target_chap_username[0]) {
+            *status = ISDSC_INVALID_CHAP_USER_NAME;
+            return false;
+        }
+        if (!s->chap_initiator_secret[0]) {
+            *status = ISDSC_INVALID_INITIATOR_CHAP_SECRET;
+            return false;
+        }
+    }
+
+    memset(l, 0, sizeof(*l));
+    pstrcpy(l->target, sizeof(l->target), p->target_name);
+    pstrcpy(l->initiator, sizeof(l->initiator),
+            p->initiator_name[0] ? p->initiator_name : s->initiator_name);
+    pstrcpy(l->host, sizeof(l->host), p->portal_host);
+    pstrcpy(l->user, sizeof(l->user), p->chap_username);
+    pstrcpy(l->target_user, sizeof(l->target_user), p->target_chap_username);
+    if (p->auth_type != ISCSI_HBA_AUTH_NONE) {
+        memcpy(l->secret, p->chap_secret, secret_len);
+        l->secret_len = secret_len;
+    }
+    l->port = le16_to_cpu(p->portal_port) ?: ISCSI_HBA_DEFAULT_PORT;
+    l->auth = p->auth_type;
+    l->digest = p->digest;
+    l->discovery = discovery;
+    l->time2wait = le16_to_cpu(p->time2wait);
+    l->time2retain = le16_to_cpu(p->time2retain);
+    return true;
+}
+
+/* LOGIN and DISCOVERY: read and check the parameters, start the session. */
+static void adm_login_common(IscsiHbaRequest *req, bool discovery)
+{
+    IscsiHbaState *s = req->q->s;
+    const struct iscsi_hba_buffer_cmd *c = &req->sqe.u.buf;
+    g_autofree struct iscsi_hba_login_params *p = NULL;
+    g_autofree IscsiHbaLogin *l = NULL;
+    uint32_t status;
+    uint16_t detail;
+
+    if (le32_to_cpu(c->len) < sizeof(*p)) {
+        invalid(req, ISCSI_HBA_DETAIL_BAD_LENGTH);
         return;
     }
-    iscsi_hba_req_fail(req, ISDSC_REQUEST_NOT_SUPPORTED,
-                       ISCSI_HBA_DETAIL_NOT_IMPLEMENTED);
+    p = g_new0(struct iscsi_hba_login_params, 1);
+    l = g_new0(IscsiHbaLogin, 1);
+    if (admin_read(req, le64_to_cpu(c->addr), p, sizeof(*p))) {
+        if (!login_params_check(s, p, discovery, l, &status, &detail)) {
+            iscsi_hba_req_fail(req, status, detail);
+        } else {
+            status = iscsi_hba_session_login(s, req, l);
+            if (status) {
+                iscsi_hba_req_fail(req, status, ISCSI_HBA_DETAIL_NONE);
+            }
+        }
+    }
+    /* Both copies held the CHAP secret. */
+    memset(p, 0, sizeof(*p));
+    memset(l, 0, sizeof(*l));
+}
+
+static void adm_login(IscsiHbaRequest *req)
+{
+    adm_login_common(req, false);
+}
+
+static void adm_discovery(IscsiHbaRequest *req)
+{
+    adm_login_common(req, true);
+}
+
+static void adm_logout(IscsiHbaRequest *req)
+{
+    IscsiHbaSession *sess = admin_session(req);
+
+    if (sess) {
+        iscsi_hba_session_logout(sess, req);
+    }
+}
+
+static void adm_session_info(IscsiHbaRequest *req)
+{
+    const struct iscsi_hba_buffer_cmd *c = &req->sqe.u.buf;
+    IscsiHbaSession *sess = admin_session(req);
+    uint32_t len = le32_to_cpu(c->len);
+    g_autofree struct iscsi_hba_session_info *info = NULL;
+    uint16_t flags = 0;
+
+    if (!sess) {
+        return;
+    }
+    if (len == 0 || len > sizeof(*info)) {
+        invalid(req, ISCSI_HBA_DETAIL_BAD_LENGTH);
+        return;
+    }
+    if (sess->login.auth == ISCSI_HBA_AUTH_MUTUAL_CHAP) {
+        flags |= ISCSI_HBA_SESSION_MUTUAL_CHAP;
+    }
+    info = g_new0(struct iscsi_hba_session_info, 1);
+    info->session_id = cpu_to_le32(sess->id);
+    info->state = cpu_to_le16(iscsi_hba_session_abi_state(sess));
+    info->flags = cpu_to_le16(flags);
+    info->portal_port = cpu_to_le16(sess->login.port);
+    info->reconnects = cpu_to_le32(sess->reconnects);
+    info->last_status = cpu_to_le32(sess->last_status);
+    pstrcpy(info->target_name, sizeof(info->target_name), sess->login.target);
+    pstrcpy(info->portal_host, sizeof(info->portal_host), sess->login.host);
+    if (iscsi_hba_admin_write(req, le64_to_cpu(c->addr), info, len)) {
+        ok(req, sizeof(*info));
+    }
+}
+
+static void adm_report_luns(IscsiHbaRequest *req)
+{
+    IscsiHbaSession *sess = admin_session(req);
+
+    if (!sess) {
+        return;
+    }
+    if (!iscsi_hba_session_usable(sess)) {
+        iscsi_hba_req_fail(req, ISDSC_NO_CONNECTION_AVAILABLE,
+                           ISCSI_HBA_DETAIL_CONNECTION_LOST);
+        return;
+    }
+    iscsi_hba_report_luns_submit(sess, req);
+}
+
+/*
+ * The initiator's secret for mutual CHAP: the target proves itself with
+ * it.  Kept until a PCI reset; never traced, never readable back.
+ */
+static void adm_set_chap_secret(IscsiHbaRequest *req)
+{
+    IscsiHbaState *s = req->q->s;
+    const struct iscsi_hba_buffer_cmd *c = &req->sqe.u.buf;
+    uint32_t len = le32_to_cpu(c->len);
+    char secret[ISCSI_HBA_STRING_FIELD];
+
+    if (le32_to_cpu(c->param) != ISCSI_HBA_CHAP_SECRET_INITIATOR) {
+        invalid(req, ISCSI_HBA_DETAIL_BAD_FLAGS);
+        return;
+    }
+    if (len == 0 || len >= sizeof(secret)) {
+        iscsi_hba_req_fail(req, ISDSC_INVALID_CHAP_SECRET,
+                           ISCSI_HBA_DETAIL_BAD_LENGTH);
+        return;
+    }
+    if (!admin_read(req, le64_to_cpu(c->addr), secret, len)) {
+        return;
+    }
+    if (memchr(secret, '\0', len)) {
+        iscsi_hba_req_fail(req, ISDSC_INVALID_CHAP_SECRET,
+                           ISCSI_HBA_DETAIL_NONE);
+    } else {
+        memcpy(s->chap_initiator_secret, secret, len);
+        s->chap_initiator_secret[len] = '\0';
+        if (iscsi_chap_secret_is_short(len)) {
+            /* Stored all the same: a warning, not an error. */
+            iscsi_hba_req_fail(req, ISDSC_SHORT_CHAP_SECRET,
+                               ISCSI_HBA_DETAIL_NONE);
+        } else {
+            ok(req, 0);
+        }
+    }
+    memset(secret, 0, sizeof(secret));
 }
 
 /* Specified commands whose implementation comes with a later version. */
@@ -277,13 +517,13 @@ static const AdminCommand admin_commands[] = {
     [ISCSI_HBA_ADM_GET_INITIATOR_NAME] = { adm_get_initiator_name },
     [ISCSI_HBA_ADM_ASYNC_EVENT] = { iscsi_hba_event_request },
     [ISCSI_HBA_ADM_SET_DOORBELL_BUFFER] = { adm_not_implemented },
-    [ISCSI_HBA_ADM_DISCOVERY] = { adm_not_implemented },
-    [ISCSI_HBA_ADM_LOGIN] = { adm_not_implemented },
-    [ISCSI_HBA_ADM_LOGOUT] = { adm_session_command },
+    [ISCSI_HBA_ADM_DISCOVERY] = { adm_discovery },
+    [ISCSI_HBA_ADM_LOGIN] = { adm_login },
+    [ISCSI_HBA_ADM_LOGOUT] = { adm_logout },
     [ISCSI_HBA_ADM_LIST_SESSIONS] = { adm_list_sessions },
-    [ISCSI_HBA_ADM_SESSION_INFO] = { adm_session_command },
-    [ISCSI_HBA_ADM_REPORT_LUNS] = { adm_session_command },
-    [ISCSI_HBA_ADM_SET_CHAP_SECRET] = { adm_not_implemented },
+    [ISCSI_HBA_ADM_SESSION_INFO] = { adm_session_info },
+    [ISCSI_HBA_ADM_REPORT_LUNS] = { adm_report_luns },
+    [ISCSI_HBA_ADM_SET_CHAP_SECRET] = { adm_set_chap_secret },
 };
 
 void iscsi_hba_admin_exec(IscsiHbaRequest *req)

@@ -11,7 +11,7 @@
  */
 
 #include "qemu/osdep.h"
-#include "iscsi-hba.h"
+#include "session.h"
 #include "trace.h"
 
 #define SG_SIZE sizeof(struct iscsi_hba_sg)
@@ -19,6 +19,51 @@
 static void invalid(IscsiHbaRequest *req, uint16_t detail)
 {
     iscsi_hba_req_fail(req, ISDSC_INVALID_PARAMETER, detail);
+}
+
+/*
+ * The 8-byte SAM LUN of the entry as libiscsi's LUN number: single level,
+ * peripheral (bus 0) or flat addressing, as in REPORT LUNS data.
+ */
+static bool lun_decode(const uint8_t *l, int *lun)
+{
+    unsigned i;
+
+    for (i = 2; i < 8; i++) {
+        if (l[i]) {
+            return false;
+        }
+    }
+    switch (l[0] >> 6) {
+    case 0:                         /* peripheral device addressing */
+        *lun = l[1];
+        return (l[0] & 0x3f) == 0;
+    case 1:                         /* flat space addressing */
+        *lun = (l[0] & 0x3f) << 8 | l[1];
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The session a command names, ready to carry it; NULL if completed. */
+static IscsiHbaSession *io_session(IscsiHbaRequest *req)
+{
+    IscsiHbaSession *sess;
+
+    sess = iscsi_hba_session_lookup(req->q->s,
+                                    le32_to_cpu(req->sqe.hdr.session_id));
+    if (!sess) {
+        iscsi_hba_req_fail(req, ISDSC_INVALID_SESSION_ID,
+                           ISCSI_HBA_DETAIL_NO_SESSION);
+        return NULL;
+    }
+    if (!iscsi_hba_session_usable(sess)) {
+        iscsi_hba_req_fail(req, ISDSC_NO_CONNECTION_AVAILABLE,
+                           ISCSI_HBA_DETAIL_CONNECTION_LOST);
+        return NULL;
+    }
+    return sess;
 }
 
 /* Add one data element to req->qsg; returns a detail code. */
@@ -176,12 +221,16 @@ static uint16_t scsi_cmd_check(IscsiHbaRequest *req)
 
 static void io_scsi_cmd(IscsiHbaRequest *req)
 {
-    IscsiHbaState *s = req->q->s;
     const struct iscsi_hba_scsi_cmd *c = &req->sqe.u.scsi;
     uint32_t data_len = le32_to_cpu(c->data_len);
+    IscsiHbaSession *sess;
     uint16_t detail;
+    int lun;
 
     detail = scsi_cmd_check(req);
+    if (detail == ISCSI_HBA_DETAIL_NONE && !lun_decode(c->lun, &lun)) {
+        detail = ISCSI_HBA_DETAIL_BAD_LUN;
+    }
     if (detail == ISCSI_HBA_DETAIL_NONE && data_len) {
         detail = sg_map(req, le16_to_cpu(c->sg_count), data_len);
     }
@@ -190,20 +239,17 @@ static void io_scsi_cmd(IscsiHbaRequest *req)
         invalid(req, detail);
         return;
     }
-    if (!iscsi_hba_session_lookup(s, le32_to_cpu(req->sqe.hdr.session_id))) {
-        iscsi_hba_req_fail(req, ISDSC_INVALID_SESSION_ID,
-                           ISCSI_HBA_DETAIL_NO_SESSION);
-        return;
+    sess = io_session(req);
+    if (sess) {
+        iscsi_hba_scsi_submit(sess, req, lun);
     }
-    /* Sessions come with the session layer; none can exist yet. */
-    iscsi_hba_req_fail(req, ISDSC_REQUEST_NOT_SUPPORTED,
-                       ISCSI_HBA_DETAIL_NOT_IMPLEMENTED);
 }
 
 static void io_task_mgmt(IscsiHbaRequest *req)
 {
-    IscsiHbaState *s = req->q->s;
     const struct iscsi_hba_task_mgmt *t = &req->sqe.u.tmf;
+    IscsiHbaSession *sess;
+    int lun;
 
     if (req->sqe.hdr.flags) {
         invalid(req, ISCSI_HBA_DETAIL_BAD_FLAGS);
@@ -218,13 +264,14 @@ static void io_task_mgmt(IscsiHbaRequest *req)
         invalid(req, ISCSI_HBA_DETAIL_BAD_TMF);
         return;
     }
-    if (!iscsi_hba_session_lookup(s, le32_to_cpu(req->sqe.hdr.session_id))) {
-        iscsi_hba_req_fail(req, ISDSC_INVALID_SESSION_ID,
-                           ISCSI_HBA_DETAIL_NO_SESSION);
+    if (!lun_decode(t->lun, &lun)) {
+        invalid(req, ISCSI_HBA_DETAIL_BAD_LUN);
         return;
     }
-    iscsi_hba_req_fail(req, ISDSC_REQUEST_NOT_SUPPORTED,
-                       ISCSI_HBA_DETAIL_NOT_IMPLEMENTED);
+    sess = io_session(req);
+    if (sess) {
+        iscsi_hba_tmf_submit(sess, req, lun);
+    }
 }
 
 void iscsi_hba_io_exec(IscsiHbaRequest *req)
@@ -245,11 +292,11 @@ void iscsi_hba_io_exec(IscsiHbaRequest *req)
 }
 
 /*
- * Forget a command whose queue is being deleted.  Nothing executes
- * asynchronously on I/O queues until the session layer exists, so there
- * is nothing to detach yet.
+ * Forget a command whose queue is being deleted.  It may still be at the
+ * target: its task keeps the guest memory mapped until libiscsi is done.
  */
 void iscsi_hba_io_cancel(IscsiHbaRequest *req)
 {
     trace_iscsi_hba_io_cancel(req->q->qid, req->cqe.cid);
+    iscsi_hba_task_detach(req);
 }

@@ -32,6 +32,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(IscsiHbaState, ISCSI_HBA)
 
 typedef struct IscsiHbaQueue IscsiHbaQueue;
 typedef struct IscsiHbaSession IscsiHbaSession;
+typedef struct IscsiHbaTask IscsiHbaTask;
 
 /*
  * One command from fetch to completion.  Each queue owns a pool of
@@ -45,6 +46,7 @@ typedef struct IscsiHbaRequest {
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;       /* built in host order, posted LE */
     QEMUSGList qsg;                 /* data buffer of SCSI commands */
+    IscsiHbaTask *task;             /* in a session, if any (scsi.c) */
 } IscsiHbaRequest;
 
 struct IscsiHbaQueue {
@@ -94,6 +96,8 @@ struct IscsiHbaState {
     bool msix;
     char *serial;
     char *initiator_name_prop;
+    uint32_t login_timeout;         /* seconds */
+    uint32_t cmd_timeout;           /* seconds */
 
     /* Registers */
     uint32_t ctrl;
@@ -120,6 +124,10 @@ struct IscsiHbaState {
     /* Sessions, indexed by slot; see session.c for id encoding. */
     IscsiHbaSession **sessions;
     uint16_t *session_gen;
+    QLIST_HEAD(, IscsiHbaSession) discoveries;
+
+    /* SET_CHAP_SECRET: the secret a target proves itself with (mutual). */
+    char chap_initiator_secret[ISCSI_HBA_STRING_FIELD];
 };
 
 /* pci.c */
@@ -146,6 +154,8 @@ void iscsi_hba_req_fail(IscsiHbaRequest *req, uint32_t status,
 
 /* admin.c */
 void iscsi_hba_admin_exec(IscsiHbaRequest *req);
+bool iscsi_hba_admin_write(IscsiHbaRequest *req, uint64_t addr,
+                           const void *buf, uint32_t len);
 void iscsi_hba_identify_fill(IscsiHbaState *s, struct iscsi_hba_identify *id);
 
 /* io.c */
@@ -161,6 +171,7 @@ void iscsi_hba_events_reset(IscsiHbaState *s);
 /* session.c */
 void iscsi_hba_sessions_init(IscsiHbaState *s);
 void iscsi_hba_sessions_cleanup(IscsiHbaState *s);
+void iscsi_hba_sessions_drop_all(IscsiHbaState *s);
 IscsiHbaSession *iscsi_hba_session_lookup(IscsiHbaState *s, uint32_t id);
 unsigned iscsi_hba_session_count(IscsiHbaState *s);
 unsigned iscsi_hba_session_ids(IscsiHbaState *s, uint32_t *ids, unsigned max);

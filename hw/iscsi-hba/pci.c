@@ -33,7 +33,8 @@ uint16_t iscsi_hba_num_vectors(IscsiHbaState *s)
 
 uint32_t iscsi_hba_cap(IscsiHbaState *s)
 {
-    uint32_t cap = ISCSI_HBA_CAP_INTX | ISCSI_HBA_CAP_SG_CHAIN;
+    uint32_t cap = ISCSI_HBA_CAP_INTX | ISCSI_HBA_CAP_SG_CHAIN |
+                   ISCSI_HBA_CAP_ISCSI;
 
     if (msix_present(PCI_DEVICE(s))) {
         cap |= ISCSI_HBA_CAP_MSIX;
@@ -164,6 +165,8 @@ static void iscsi_hba_disable(IscsiHbaState *s)
     int qid;
 
     trace_iscsi_hba_disable();
+    /* Sessions first: their commands point into the queues. */
+    iscsi_hba_sessions_drop_all(s);
     iscsi_hba_events_reset(s);
     for (qid = s->num_queues; qid >= 0; qid--) {
         if (s->queues[qid].created) {
@@ -458,6 +461,16 @@ static bool iscsi_hba_check_props(IscsiHbaState *s, Error **errp)
                    s->max_sessions);
         return false;
     }
+    if (s->login_timeout < 1 || s->login_timeout > 3600) {
+        error_setg(errp, "login-timeout must be between 1 and 3600 seconds, "
+                   "not %u", s->login_timeout);
+        return false;
+    }
+    if (s->cmd_timeout < 1 || s->cmd_timeout > 3600) {
+        error_setg(errp, "command-timeout must be between 1 and 3600 "
+                   "seconds, not %u", s->cmd_timeout);
+        return false;
+    }
     if (s->serial && (!*s->serial || strlen(s->serial) > 31)) {
         error_setg(errp, "serial must be 1 to 31 characters");
         return false;
@@ -553,6 +566,7 @@ static void iscsi_hba_reset(DeviceState *dev)
     s->admin_sq_base = 0;
     s->admin_cq_base = 0;
     s->admin_queue_size = 0;
+    memset(s->chap_initiator_secret, 0, sizeof(s->chap_initiator_secret));
     iscsi_hba_default_initiator_name(s);
 }
 
@@ -564,6 +578,8 @@ static const Property iscsi_hba_props[] = {
     DEFINE_PROP_UINT32("max-transfer", IscsiHbaState, max_transfer, 1 * MiB),
     DEFINE_PROP_UINT16("max-sessions", IscsiHbaState, max_sessions, 16),
     DEFINE_PROP_BOOL("msix", IscsiHbaState, msix, true),
+    DEFINE_PROP_UINT32("login-timeout", IscsiHbaState, login_timeout, 15),
+    DEFINE_PROP_UINT32("command-timeout", IscsiHbaState, cmd_timeout, 30),
     DEFINE_PROP_STRING("serial", IscsiHbaState, serial),
     DEFINE_PROP_STRING("initiator-name", IscsiHbaState, initiator_name_prop),
 };

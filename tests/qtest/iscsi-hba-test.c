@@ -177,7 +177,7 @@ static void test_regs_defaults(void)
                     ISCSI_HBA_VERSION);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_CAP), ==,
                     ISCSI_HBA_CAP_MSIX | ISCSI_HBA_CAP_INTX |
-                    ISCSI_HBA_CAP_SG_CHAIN);
+                    ISCSI_HBA_CAP_SG_CHAIN | ISCSI_HBA_CAP_ISCSI);
     g_assert_cmpuint(qihba_readl(h, ISCSI_HBA_REG_MAX_IO_QUEUES), ==, 2);
     g_assert_cmpuint(qihba_readl(h, ISCSI_HBA_REG_MAX_QUEUE_ENTRIES), ==, 256);
     g_assert_cmpuint(qihba_readl(h, ISCSI_HBA_REG_MAX_SG_ELEMENTS), ==, 256);
@@ -242,7 +242,8 @@ static void test_regs_properties(void)
     g_assert_cmpuint(qihba_readl(h, ISCSI_HBA_REG_MAX_TRANSFER), ==, 65536);
     g_assert_cmpuint(qihba_readl(h, ISCSI_HBA_REG_MAX_SESSIONS), ==, 4);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_CAP), ==,
-                    ISCSI_HBA_CAP_INTX | ISCSI_HBA_CAP_SG_CHAIN);
+                    ISCSI_HBA_CAP_INTX | ISCSI_HBA_CAP_SG_CHAIN |
+                    ISCSI_HBA_CAP_ISCSI);
     g_assert_cmphex(qpci_find_capability(h->dev, PCI_CAP_ID_MSIX, 0), ==, 0);
     qihba_quit(h);
 }
@@ -883,17 +884,35 @@ static void test_initiator_name(void)
     qihba_quit(h);
 }
 
+/*
+ * Session commands that can be answered without a target: the one
+ * command not built yet, parameter checks that come before any network
+ * traffic, and commands naming a session that does not exist.
+ */
 static void test_not_implemented(void)
 {
     static const struct {
         const char *what;
         uint8_t opcode;
+        uint32_t status;
+        uint16_t detail;
     } ni[] = {
-        { "LOGIN", ISCSI_HBA_ADM_LOGIN },
-        { "DISCOVERY", ISCSI_HBA_ADM_DISCOVERY },
-        { "SET_CHAP_SECRET", ISCSI_HBA_ADM_SET_CHAP_SECRET },
-        { "SET_DOORBELL_BUFFER", ISCSI_HBA_ADM_SET_DOORBELL_BUFFER },
-    }, nosess[] = {
+        { "SET_DOORBELL_BUFFER", ISCSI_HBA_ADM_SET_DOORBELL_BUFFER,
+          ISDSC_REQUEST_NOT_SUPPORTED, ISCSI_HBA_DETAIL_NOT_IMPLEMENTED },
+        /* All-zero login parameters: "" is no iSCSI name. */
+        { "LOGIN", ISCSI_HBA_ADM_LOGIN,
+          ISDSC_INVALID_ISCSI_NAME, ISCSI_HBA_DETAIL_BAD_NAME },
+        /* Discovery needs no target name, but a portal. */
+        { "DISCOVERY", ISCSI_HBA_ADM_DISCOVERY,
+          ISDSC_NO_PORTAL_SPECIFIED, ISCSI_HBA_DETAIL_NONE },
+        /* A 1536-byte CHAP secret is longer than 255 bytes. */
+        { "SET_CHAP_SECRET", ISCSI_HBA_ADM_SET_CHAP_SECRET,
+          ISDSC_INVALID_CHAP_SECRET, ISCSI_HBA_DETAIL_BAD_LENGTH },
+    };
+    static const struct {
+        const char *what;
+        uint8_t opcode;
+    } nosess[] = {
         { "LOGOUT", ISCSI_HBA_ADM_LOGOUT },
         { "SESSION_INFO", ISCSI_HBA_ADM_SESSION_INFO },
         { "REPORT_LUNS", ISCSI_HBA_ADM_REPORT_LUNS },
@@ -910,8 +929,7 @@ static void test_not_implemented(void)
                          sizeof(struct iscsi_hba_login_params));
         sqe.u.buf.addr2 = buf2;
         sqe.u.buf.len2 = 4096;
-        expect_admin(h, ni[i].what, &sqe, ISDSC_REQUEST_NOT_SUPPORTED,
-                     ISCSI_HBA_DETAIL_NOT_IMPLEMENTED);
+        expect_admin(h, ni[i].what, &sqe, ni[i].status, ni[i].detail);
     }
     for (i = 0; i < ARRAY_SIZE(nosess); i++) {
         qihba_sqe_buffer(&sqe, nosess[i].opcode, buf, 4096);
