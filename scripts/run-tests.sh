@@ -37,15 +37,23 @@ run_unit() {
              $(echo "$log" | sed -n 's/^Timeout: *\([0-9]*\).*/\1/p') ))"
 }
 
-# Each qtest binary prints TAP; count its test points.
+# Each qtest binary prints TAP; count its test points.  A binary that
+# bails out (an assertion aborts the process) or exits non-zero fails,
+# however many points passed before.
 run_qtest() {
-    local name=$1 out
+    local name=$1 out rc pass fail
     out=$(QTEST_QEMU_BINARY=$QEMU_BIN \
           timeout 900 "$QEMU_BUILD_DIR/tests/qtest/$name" --tap -k 2>&1)
-    echo "$out" | grep -E '^(not )?ok ' || echo "$out" | tail -n 20
-    count "qtest $name" "$(echo "$out" | grep -c '^ok ')" \
-        "$(( $(echo "$out" | grep -c '^not ok ') + \
-             ( $(echo "$out" | grep -c '^ok ') == 0 ? 1 : 0 ) ))"
+    rc=$?
+    echo "$out" | grep -E '^(not )?ok |^Bail out!'
+    pass=$(echo "$out" | grep -c '^ok ')
+    fail=$(echo "$out" | grep -c '^not ok ')
+    if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+        echo "$out" | tail -n 20
+        echo "$name exited with status $rc"
+        fail=1
+    fi
+    count "qtest $name" "$pass" "$fail"
 }
 
 run_checkpatch() {

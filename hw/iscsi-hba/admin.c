@@ -78,7 +78,7 @@ void iscsi_hba_identify_fill(IscsiHbaState *s, struct iscsi_hba_identify *id)
     id->max_sg_elements = cpu_to_le16(s->max_sg_elements);
     id->max_sessions = cpu_to_le16(s->max_sessions);
     id->max_transfer = cpu_to_le32(s->max_transfer);
-    id->max_cdb_len = cpu_to_le16(ISCSI_HBA_MAX_CDB_LEN);
+    id->max_cdb_len = cpu_to_le16(ISCSI_HBA_DEVICE_CDB_LEN);
     id->max_sense_len = cpu_to_le16(ISCSI_HBA_MAX_SENSE_LEN);
     id->sqe_size = cpu_to_le16(sizeof(struct iscsi_hba_sqe));
     id->cqe_size = cpu_to_le16(sizeof(struct iscsi_hba_cqe));

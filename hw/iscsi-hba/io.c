@@ -23,7 +23,9 @@ static void invalid(IscsiHbaRequest *req, uint16_t detail)
 
 /*
  * The 8-byte SAM LUN of the entry as libiscsi's LUN number: single level,
- * peripheral (bus 0) or flat addressing, as in REPORT LUNS data.
+ * peripheral (bus 0) or flat addressing, as in REPORT LUNS data.  libiscsi
+ * puts lun >> 8 and lun & 0xff in the first two LUN bytes, so the number
+ * is those two bytes, address method bits included.
  */
 static bool lun_decode(const uint8_t *l, int *lun)
 {
@@ -34,12 +36,11 @@ static bool lun_decode(const uint8_t *l, int *lun)
             return false;
         }
     }
+    *lun = l[0] << 8 | l[1];
     switch (l[0] >> 6) {
     case 0:                         /* peripheral device addressing */
-        *lun = l[1];
-        return (l[0] & 0x3f) == 0;
+        return (l[0] & 0x3f) == 0;  /* bus 0 only */
     case 1:                         /* flat space addressing */
-        *lun = (l[0] & 0x3f) << 8 | l[1];
         return true;
     default:
         return false;
@@ -198,7 +199,7 @@ static uint16_t scsi_cmd_check(IscsiHbaRequest *req)
     if (dir == ISCSI_HBA_SCSI_DIR_MASK) {
         return ISCSI_HBA_DETAIL_BAD_DIRECTION;
     }
-    if (c->cdb_len == 0 || c->cdb_len > ISCSI_HBA_MAX_CDB_LEN) {
+    if (c->cdb_len == 0 || c->cdb_len > ISCSI_HBA_DEVICE_CDB_LEN) {
         return ISCSI_HBA_DETAIL_BAD_CDB_LEN;
     }
     if (c->sense_len > ISCSI_HBA_MAX_SENSE_LEN ||

@@ -30,6 +30,13 @@ OBJECT_DECLARE_SIMPLE_TYPE(IscsiHbaState, ISCSI_HBA)
 
 #define ISCSI_HBA_MAX_EVENTS    16  /* queued while no AER is outstanding */
 
+/*
+ * Longest CDB this device accepts.  The entry has room for 32 bytes, but
+ * libiscsi's scsi_task holds 16 (no additional header segments), and a
+ * longer CDB would overrun it.
+ */
+#define ISCSI_HBA_DEVICE_CDB_LEN 16
+
 typedef struct IscsiHbaQueue IscsiHbaQueue;
 typedef struct IscsiHbaSession IscsiHbaSession;
 typedef struct IscsiHbaTask IscsiHbaTask;

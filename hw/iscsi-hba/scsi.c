@@ -54,6 +54,8 @@ struct IscsiHbaTask {
     uint8_t function;
 };
 
+QEMU_BUILD_BUG_ON(ISCSI_HBA_DEVICE_CDB_LEN > SCSI_CDB_MAX_SIZE);
+
 static AddressSpace *task_as(IscsiHbaTask *t)
 {
     return pci_get_address_space(PCI_DEVICE(t->sess->s));
@@ -67,8 +69,13 @@ static IscsiHbaTask *task_new(IscsiHbaSession *sess, IscsiHbaRequest *req,
     t->kind = kind;
     t->req = req;
     t->sess = sess;
-    t->cancel_status = ISDSC_SCSI_REQUEST_FAILED;
-    t->cancel_detail = ISCSI_HBA_DETAIL_ABORTED;
+    /*
+     * libiscsi itself cancels commands when the connection breaks, inside
+     * iscsi_service(), before the device notices; explicit cancellations
+     * (abort, logout) set their own status first.
+     */
+    t->cancel_status = ISDSC_CONNECTION_FAILED;
+    t->cancel_detail = ISCSI_HBA_DETAIL_CONNECTION_LOST;
     req->task = t;
     QTAILQ_INSERT_TAIL(&sess->tasks, t, entry);
     return t;
@@ -311,17 +318,34 @@ void iscsi_hba_task_detach(IscsiHbaRequest *req)
 }
 
 /*
- * Fail every command of the session with the given status when it comes
- * back cancelled: the context is about to be destroyed or logged out.
+ * Logout: the target will not answer what is still outstanding, and
+ * libiscsi runs no callbacks for a context that logged out cleanly, so
+ * cancel the SCSI commands here.  Their completions carry status/detail.
  */
 void iscsi_hba_scsi_cancel_all(IscsiHbaSession *sess, uint32_t status,
                                uint16_t detail)
 {
-    IscsiHbaTask *t;
+    IscsiHbaTask *t, *next;
 
-    QTAILQ_FOREACH(t, &sess->tasks, entry) {
+    QTAILQ_FOREACH_SAFE(t, &sess->tasks, entry, next) {
         t->cancel_status = status;
         t->cancel_detail = detail;
+        if (t->task && sess->ctx) {
+            iscsi_scsi_cancel_task(sess->ctx, t->task);
+        }
+    }
+}
+
+/*
+ * After the context is destroyed, nothing of libiscsi refers to the tasks
+ * any more: finish whatever it did not call back.
+ */
+void iscsi_hba_scsi_reap(IscsiHbaSession *sess)
+{
+    IscsiHbaTask *t;
+
+    while ((t = QTAILQ_FIRST(&sess->tasks))) {
+        task_fail(t, t->cancel_status, t->cancel_detail);
     }
 }
 
@@ -379,11 +403,14 @@ static void tmf_cb(struct iscsi_context *ctx, int status, void *data,
     IscsiHbaTask *t = opaque;
     uint32_t response = data ? *(uint32_t *)data : ISCSI_TMR_FUNC_REJECTED;
 
+    if (status == SCSI_STATUS_CANCELLED) {
+        task_fail(t, t->cancel_status, t->cancel_detail);
+        return;
+    }
     if (status != SCSI_STATUS_GOOD) {
-        task_fail(t, status == SCSI_STATUS_CANCELLED ? t->cancel_status :
-                  ISDSC_SCSI_REQUEST_FAILED,
+        task_fail(t, ISDSC_SCSI_REQUEST_FAILED,
                   status == SCSI_STATUS_TIMEOUT ? ISCSI_HBA_DETAIL_TIMEOUT :
-                  t->cancel_detail);
+                  ISCSI_HBA_DETAIL_NONE);
         return;
     }
     trace_iscsi_hba_tmf_done(t->sess->id, t->function, response);
@@ -448,10 +475,13 @@ static void report_luns_cb(struct iscsi_context *ctx, int status,
         task_finish(t);
         return;
     }
+    if (status == SCSI_STATUS_CANCELLED) {
+        task_fail(t, t->cancel_status, t->cancel_detail);
+        return;
+    }
     if (status != SCSI_STATUS_GOOD || task->datain.size < 8) {
-        task_fail(t, status == SCSI_STATUS_CANCELLED ? t->cancel_status :
-                  ISDSC_SCSI_REQUEST_FAILED,
-                  status == SCSI_STATUS_CANCELLED ? t->cancel_detail :
+        task_fail(t, ISDSC_SCSI_REQUEST_FAILED,
+                  status == SCSI_STATUS_TIMEOUT ? ISCSI_HBA_DETAIL_TIMEOUT :
                   ISCSI_HBA_DETAIL_NONE);
         return;
     }

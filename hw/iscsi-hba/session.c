@@ -190,6 +190,7 @@ static void session_destroy_ctx(IscsiHbaSession *sess)
     sess->in_service++;
     iscsi_destroy_context(ctx);
     sess->in_service--;
+    iscsi_hba_scsi_reap(sess);
 }
 
 static void session_free(IscsiHbaSession *sess)
@@ -200,8 +201,6 @@ static void session_free(IscsiHbaSession *sess)
     if (sess->resolve) {
         iscsi_hba_resolve_cancel(sess->resolve);
     }
-    iscsi_hba_scsi_cancel_all(sess, ISDSC_CONNECTION_FAILED,
-                              ISCSI_HBA_DETAIL_CONNECTION_LOST);
     session_destroy_ctx(sess);
     timer_free(sess->tick);
     if (sess->id && iscsi_hba_session_lookup(s, sess->id) == sess) {
@@ -245,6 +244,17 @@ static void session_drop_ctx(IscsiHbaSession *sess)
     session_settle(sess);
 }
 
+/*
+ * A logged-in context whose connection broke.  With auto-reconnect off,
+ * libiscsi may cancel everything and drop the socket while its
+ * iscsi_service() still returns 0.
+ */
+static bool session_ctx_broken(IscsiHbaSession *sess)
+{
+    return sess->state == SESSION_LOGGED_IN &&
+           (!iscsi_is_logged_in(sess->ctx) || iscsi_get_fd(sess->ctx) < 0);
+}
+
 /* Let libiscsi work; false if the session is gone afterwards. */
 static bool session_service(IscsiHbaSession *sess, int revents)
 {
@@ -253,7 +263,8 @@ static bool session_service(IscsiHbaSession *sess, int revents)
     sess->in_service++;
     ret = iscsi_service(sess->ctx, revents);
     sess->in_service--;
-    if (ret < 0 && sess->ctx && !sess->ctx_dead && !sess->free_pending) {
+    if (sess->ctx && !sess->ctx_dead && !sess->free_pending &&
+        (ret < 0 || session_ctx_broken(sess))) {
         trace_iscsi_hba_session_error(sess->id, iscsi_get_error(sess->ctx));
         session_connection_error(sess);
     }
@@ -365,6 +376,11 @@ static void session_login_cb(struct iscsi_context *ctx, int status,
     if (session_cb_stale(sess, ctx)) {
         return;
     }
+    if (status == SCSI_STATUS_TIMEOUT) {
+        session_login_failed(sess, ISDSC_CONNECTION_FAILED,
+                             ISCSI_HBA_DETAIL_TIMEOUT);
+        return;
+    }
     if (status != SCSI_STATUS_GOOD) {
         isdsc = iscsi_login_error_to_isdsc(iscsi_get_error(ctx),
                                            &class_detail);
@@ -385,7 +401,8 @@ static void session_connect_cb(struct iscsi_context *ctx, int status,
     }
     if (status != SCSI_STATUS_GOOD) {
         session_login_failed(sess, ISDSC_CONNECTION_FAILED,
-                             ISCSI_HBA_DETAIL_NONE);
+                             status == SCSI_STATUS_TIMEOUT ?
+                             ISCSI_HBA_DETAIL_TIMEOUT : ISCSI_HBA_DETAIL_NONE);
         return;
     }
     if (sess->state != SESSION_RECONNECTING) {
@@ -474,8 +491,6 @@ static void session_connection_lost(IscsiHbaSession *sess, uint32_t status)
     sess->last_status = status;
     sess->lost_at = now_ms();
     sess->next_retry = sess->lost_at + time2wait(sess) * 1000;
-    iscsi_hba_scsi_cancel_all(sess, ISDSC_CONNECTION_FAILED,
-                              ISCSI_HBA_DETAIL_CONNECTION_LOST);
     session_drop_ctx(sess);
     iscsi_hba_event_post(sess->s, ISCSI_HBA_EVENT_SESSION_LOST, sess->id,
                          status);
@@ -736,8 +751,16 @@ static void session_discovery_cb(struct iscsi_context *ctx, int status,
         return;
     }
     if (status != SCSI_STATUS_GOOD) {
-        session_finish_waiter(sess, ISDSC_INVALID_SENDTARGETS_TEXT,
-                              ISCSI_HBA_DETAIL_NONE, 0);
+        if (status == SCSI_STATUS_TIMEOUT) {
+            session_finish_waiter(sess, ISDSC_CONNECTION_FAILED,
+                                  ISCSI_HBA_DETAIL_TIMEOUT, 0);
+        } else if (status == SCSI_STATUS_CANCELLED) {
+            session_finish_waiter(sess, ISDSC_CONNECTION_FAILED,
+                                  ISCSI_HBA_DETAIL_CONNECTION_LOST, 0);
+        } else {
+            session_finish_waiter(sess, ISDSC_INVALID_SENDTARGETS_TEXT,
+                                  ISCSI_HBA_DETAIL_NONE, 0);
+        }
         session_discard(sess);
         return;
     }

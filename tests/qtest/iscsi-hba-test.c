@@ -588,7 +588,8 @@ static void test_identify(void)
     g_assert_cmpuint(id.max_sg_elements, ==, 64);
     g_assert_cmpuint(id.max_sessions, ==, 8);
     g_assert_cmpuint(id.max_transfer, ==, 131072);
-    g_assert_cmpuint(id.max_cdb_len, ==, ISCSI_HBA_MAX_CDB_LEN);
+    /* The entry holds 32 CDB bytes; the device takes 16 (libiscsi). */
+    g_assert_cmpuint(id.max_cdb_len, ==, 16);
     g_assert_cmpuint(id.max_sense_len, ==, ISCSI_HBA_MAX_SENSE_LEN);
     g_assert_cmpuint(id.sqe_size, ==, sizeof(struct iscsi_hba_sqe));
     g_assert_cmpuint(id.cqe_size, ==, sizeof(struct iscsi_hba_cqe));
@@ -1481,6 +1482,19 @@ static void m_cdb32(QIscsiHba *h, struct iscsi_hba_sqe *s, uint64_t b,
     s->u.scsi.cdb_len = ISCSI_HBA_MAX_CDB_LEN;
 }
 
+/* Longer than IDENTIFY's max_cdb_len (16): would overrun libiscsi. */
+static void m_cdb17(QIscsiHba *h, struct iscsi_hba_sqe *s, uint64_t b,
+                    uint64_t l)
+{
+    s->u.scsi.cdb_len = 17;
+}
+
+static void m_cdb16(QIscsiHba *h, struct iscsi_hba_sqe *s, uint64_t b,
+                    uint64_t l)
+{
+    s->u.scsi.cdb_len = 16;
+}
+
 static void m_sense253(QIscsiHba *h, struct iscsi_hba_sqe *s, uint64_t b,
                        uint64_t l)
 {
@@ -1763,7 +1777,9 @@ static const ScsiCase scsi_cases[] = {
     { "flag 0x80", m_flag80, INVAL, ISCSI_HBA_DETAIL_BAD_FLAGS },
     { "cdb_len 0", m_cdb0, INVAL, ISCSI_HBA_DETAIL_BAD_CDB_LEN },
     { "cdb_len 33", m_cdb33, INVAL, ISCSI_HBA_DETAIL_BAD_CDB_LEN },
-    { "cdb_len 32", m_cdb32, NOSESS, D_NOSESS },
+    { "cdb_len 32", m_cdb32, INVAL, ISCSI_HBA_DETAIL_BAD_CDB_LEN },
+    { "cdb_len 17", m_cdb17, INVAL, ISCSI_HBA_DETAIL_BAD_CDB_LEN },
+    { "cdb_len 16", m_cdb16, NOSESS, D_NOSESS },
     { "sense_len 253", m_sense253, INVAL, ISCSI_HBA_DETAIL_BAD_SENSE },
     { "sense in BAR0", m_sense_bar, INVAL, ISCSI_HBA_DETAIL_BAD_SENSE },
     { "sense wraps", m_sense_wrap, INVAL, ISCSI_HBA_DETAIL_BAD_SENSE },
