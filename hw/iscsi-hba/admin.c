@@ -87,7 +87,7 @@ void iscsi_hba_identify_fill(IscsiHbaState *s, struct iscsi_hba_identify *id)
     id->session_info_size =
         cpu_to_le16(sizeof(struct iscsi_hba_session_info));
     id->num_vectors = cpu_to_le16(iscsi_hba_num_vectors(s));
-    id->num_host_targets = cpu_to_le16(0);
+    id->num_host_targets = cpu_to_le16(iscsi_hba_host_targets_count(s));
     strpadcpy(id->serial, sizeof(id->serial), s->serial ?: "IHBA0001", '\0');
     strpadcpy(id->model, sizeof(id->model), "QEMU iSCSI HBA", '\0');
     strpadcpy(id->firmware, sizeof(id->firmware), "1.0", '\0');
@@ -346,6 +346,10 @@ static bool login_params_check(IscsiHbaState *s,
     pstrcpy(l->host, sizeof(l->host), p->portal_host);
     pstrcpy(l->user, sizeof(l->user), p->chap_username);
     pstrcpy(l->target_user, sizeof(l->target_user), p->target_chap_username);
+    if (p->auth_type == ISCSI_HBA_AUTH_MUTUAL_CHAP) {
+        pstrcpy(l->target_secret, sizeof(l->target_secret),
+                s->chap_initiator_secret);
+    }
     if (p->auth_type != ISCSI_HBA_AUTH_NONE) {
         memcpy(l->secret, p->chap_secret, secret_len);
         l->secret_len = secret_len;
@@ -426,6 +430,9 @@ static void adm_session_info(IscsiHbaRequest *req)
     }
     if (sess->login.auth == ISCSI_HBA_AUTH_MUTUAL_CHAP) {
         flags |= ISCSI_HBA_SESSION_MUTUAL_CHAP;
+    }
+    if (sess->login.host_configured) {
+        flags |= ISCSI_HBA_SESSION_HOST_CONFIGURED;
     }
     info = g_new0(struct iscsi_hba_session_info, 1);
     info->session_id = cpu_to_le32(sess->id);

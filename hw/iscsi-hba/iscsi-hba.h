@@ -132,6 +132,7 @@ struct IscsiHbaState {
     IscsiHbaSession **sessions;
     uint16_t *session_gen;
     QLIST_HEAD(, IscsiHbaSession) discoveries;
+    GPtrArray *host_targets;        /* iscsi-hba-target objects (target.c) */
 
     /* SET_CHAP_SECRET: the secret a target proves itself with (mutual). */
     char chap_initiator_secret[ISCSI_HBA_STRING_FIELD];
@@ -179,6 +180,12 @@ void iscsi_hba_events_reset(IscsiHbaState *s);
 void iscsi_hba_sessions_init(IscsiHbaState *s);
 void iscsi_hba_sessions_cleanup(IscsiHbaState *s);
 void iscsi_hba_sessions_drop_all(IscsiHbaState *s);
+
+/* target.c */
+void iscsi_hba_host_targets_init(IscsiHbaState *s);
+void iscsi_hba_host_targets_cleanup(IscsiHbaState *s);
+void iscsi_hba_host_targets_login(IscsiHbaState *s);
+unsigned iscsi_hba_host_targets_count(IscsiHbaState *s);
 IscsiHbaSession *iscsi_hba_session_lookup(IscsiHbaState *s, uint32_t id);
 unsigned iscsi_hba_session_count(IscsiHbaState *s);
 unsigned iscsi_hba_session_ids(IscsiHbaState *s, uint32_t *ids, unsigned max);

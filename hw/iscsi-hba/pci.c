@@ -153,6 +153,7 @@ static void iscsi_hba_enable(IscsiHbaState *s)
     iscsi_hba_queue_create(s, ISCSI_HBA_ADMIN_QID, &c, true);
     s->status |= ISCSI_HBA_STATUS_READY;
     trace_iscsi_hba_enable(sq_size, cq_size);
+    iscsi_hba_host_targets_login(s);
 }
 
 /*
@@ -542,6 +543,7 @@ static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
         s->queues[i].qid = i;
     }
     iscsi_hba_sessions_init(s);
+    iscsi_hba_host_targets_init(s);
 }
 
 static void iscsi_hba_exit(PCIDevice *pci)
@@ -550,6 +552,7 @@ static void iscsi_hba_exit(PCIDevice *pci)
 
     iscsi_hba_disable(s);
     iscsi_hba_sessions_cleanup(s);
+    iscsi_hba_host_targets_cleanup(s);
     if (msix_present(pci)) {
         msix_unuse_all_vectors(pci);
         msix_uninit(pci, &s->bar0, &s->bar0);

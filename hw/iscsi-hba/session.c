@@ -335,7 +335,7 @@ static void session_discovery_cb(struct iscsi_context *ctx, int status,
 
 static void session_logged_in(IscsiHbaSession *sess)
 {
-    bool relogin = sess->waiter == NULL;
+    bool relogin = sess->established;
 
     sess->deadline = 0;
     sess->last_nop = now_ms();
@@ -350,6 +350,7 @@ static void session_logged_in(IscsiHbaSession *sess)
         }
         return;
     }
+    sess->established = true;
     if (relogin) {
         sess->reconnects++;
         iscsi_hba_event_post(sess->s, ISCSI_HBA_EVENT_SESSION_RECOVERED,
@@ -438,8 +439,7 @@ static struct iscsi_context *session_new_ctx(IscsiHbaSession *sess)
         secret_wipe(secret, l->secret_len);
     }
     if (l->auth == ISCSI_HBA_AUTH_MUTUAL_CHAP) {
-        iscsi_set_target_username_pwd(ctx, l->target_user,
-                                      s->chap_initiator_secret);
+        iscsi_set_target_username_pwd(ctx, l->target_user, l->target_secret);
     }
     iscsi_set_noautoreconnect(ctx, 1);
     iscsi_set_timeout(ctx, s->cmd_timeout);

@@ -38,8 +38,10 @@ typedef struct IscsiHbaLogin {
     uint8_t auth;
     uint8_t digest;
     bool discovery;
+    bool host_configured;           /* iscsi-hba-target object */
     uint16_t time2wait;
     uint16_t time2retain;
+    char target_secret[ISCSI_HBA_STRING_FIELD];  /* mutual CHAP */
 } IscsiHbaLogin;
 
 struct IscsiHbaSession {
@@ -67,6 +69,7 @@ struct IscsiHbaSession {
     IscsiHbaResolve *resolve;
     QLIST_ENTRY(IscsiHbaSession) link;  /* discovery sessions */
 
+    bool established;               /* logged in at least once */
     uint32_t reconnects;
     uint32_t last_status;
     QTAILQ_HEAD(, IscsiHbaTask) tasks;      /* SCSI commands and TMFs */
