@@ -41,6 +41,8 @@
 #define LOGOUT_TIMEOUT_MS   5000
 #define DEFAULT_TIME2WAIT   2
 #define DEFAULT_TIME2RETAIN 60
+/* Discovery sessions in progress at once: each holds a socket. */
+#define MAX_DISCOVERIES     4
 
 static int64_t now_ms(void)
 {
@@ -613,9 +615,16 @@ uint32_t iscsi_hba_session_login(IscsiHbaState *s, IscsiHbaRequest *req,
                                  const IscsiHbaLogin *login)
 {
     IscsiHbaSession *sess;
-    unsigned i;
+    unsigned i = 0;
 
-    if (!login->discovery) {
+    if (login->discovery) {
+        QLIST_FOREACH(sess, &s->discoveries, link) {
+            i++;
+        }
+        if (i >= MAX_DISCOVERIES) {
+            return ISDSC_SESSION_BUSY;
+        }
+    } else {
         for (i = 0; i < s->max_sessions; i++) {
             if (s->sessions[i] && same_target(s->sessions[i], login)) {
                 return ISDSC_TARGET_ALREADY_LOGGED_IN;
