@@ -79,18 +79,31 @@ overlay_files() {
 }
 
 # Apply patches/qemu/*.patch (QEMU's Kconfig, meson and qapi lists).  The
-# applied series is remembered so a changed series is reverted and reapplied.
+# original of every file a patch touches is kept in .iscsi-hba-orig/, so a
+# changed series is applied to pristine files, whatever state the tree is
+# in.  The applied series is remembered to skip the work when unchanged.
 apply_patches() {
-    local src=$1 applied=$1/.iscsi-hba-applied.patch
-    local wanted
+    local src=$1 applied=$1/.iscsi-hba-applied.patch orig=$1/.iscsi-hba-orig
+    local wanted f
     wanted=$(cat "$TOP"/patches/qemu/*.patch)
-    if [ -f "$applied" ]; then
-        [ "$(cat "$applied")" = "$wanted" ] && return 0
-        log "patch series changed: reverting the old one"
-        patch -d "$src" -p1 -R -s --no-backup-if-mismatch < "$applied"
+    if [ -f "$applied" ] && [ "$(cat "$applied")" = "$wanted" ]; then
+        return 0
     fi
     log "applying patches/qemu"
-    printf '%s\n' "$wanted" | patch -d "$src" -p1 -s --no-backup-if-mismatch
+    mkdir -p "$orig"
+    # Restore what an earlier series changed.
+    (cd "$orig" && find . -type f) | while read -r f; do
+        cp -p "$orig/$f" "$src/$f"
+    done
+    # Save originals of files this series touches for the first time.
+    printf '%s\n' "$wanted" | sed -n 's|^+++ b/||p' | sort -u | while read -r f; do
+        if [ ! -f "$orig/$f" ] && [ -f "$src/$f" ]; then
+            mkdir -p "$orig/$(dirname "$f")"
+            cp -p "$src/$f" "$orig/$f"
+        fi
+    done
+    rm -f "$applied"
+    printf '%s\n' "$wanted" | patch -d "$src" -p1 -s --no-backup-if-mismatch -N
     printf '%s\n' "$wanted" > "$applied"
 }
 
@@ -143,9 +156,12 @@ link_firmware() {
 }
 
 main() {
+    # One build at a time per cache: parallel runs would race in ninja.
+    exec 9>"$CACHE/.lock"
+    flock 9
     TARGETS=("$@")
     [ "${#TARGETS[@]}" -gt 0 ] ||
-        TARGETS=(qemu-system-x86_64 tests/qtest/iscsi-hba-test)
+        TARGETS=(qemu-system-x86_64 tests/qtest/iscsi-hba-test tests/qtest/iscsi-hba-iscsi-test)
     bash "$TOP/scripts/install-deps.sh"
     local src ver build
     if [ -n "${QEMU_SRC:-}" ]; then

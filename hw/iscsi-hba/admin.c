@@ -11,6 +11,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/cutils.h"
+#include "fault.h"
 #include "iscsi-name.h"
 #include "session.h"
 #include "trace.h"
@@ -203,7 +204,8 @@ static void adm_get_initiator_name(IscsiHbaRequest *req)
                            ISCSI_HBA_DETAIL_BAD_LENGTH);
         return;
     }
-    if (iscsi_hba_admin_write(req, le64_to_cpu(c->addr), s->initiator_name, need)) {
+    if (iscsi_hba_admin_write(req, le64_to_cpu(c->addr), s->initiator_name,
+                              need)) {
         ok(req, need);
     }
 }
@@ -238,6 +240,26 @@ static void adm_list_sessions(IscsiHbaRequest *req)
 }
 
 /* ---- sessions ---- */
+
+/* Describe an admin command to fault injection; true if consumed. */
+static bool admin_fault(IscsiHbaRequest *req, IscsiHbaFaultOp op,
+                        const char *target, IscsiHbaSession *sess)
+{
+    IscsiHbaFaultCtx ctx = {
+        .op = op,
+        .admin = true,
+        .target = target,
+        .session = sess ? sess->id : 0,
+        .lun = -1,
+        .opcode = req->sqe.hdr.opcode,
+        .dir = -1,
+    };
+
+    if (QTAILQ_EMPTY(&req->q->s->faults)) {
+        return false;
+    }
+    return iscsi_hba_fault_before(req, &ctx, sess);
+}
 
 static IscsiHbaSession *admin_session(IscsiHbaRequest *req)
 {
@@ -382,7 +404,8 @@ static void adm_login_common(IscsiHbaRequest *req, bool discovery)
     if (admin_read(req, le64_to_cpu(c->addr), p, sizeof(*p))) {
         if (!login_params_check(s, p, discovery, l, &status, &detail)) {
             iscsi_hba_req_fail(req, status, detail);
-        } else {
+        } else if (!admin_fault(req, discovery ? ISCSI_HBA_FAULT_OP_DISCOVERY :
+                                ISCSI_HBA_FAULT_OP_LOGIN, l->target, NULL)) {
             status = iscsi_hba_session_login(s, req, l);
             if (status) {
                 iscsi_hba_req_fail(req, status, ISCSI_HBA_DETAIL_NONE);
@@ -408,7 +431,8 @@ static void adm_logout(IscsiHbaRequest *req)
 {
     IscsiHbaSession *sess = admin_session(req);
 
-    if (sess) {
+    if (sess && !admin_fault(req, ISCSI_HBA_FAULT_OP_LOGOUT,
+                             sess->login.target, sess)) {
         iscsi_hba_session_logout(sess, req);
     }
 }
@@ -547,6 +571,15 @@ void iscsi_hba_admin_exec(IscsiHbaRequest *req)
     cmd = &admin_commands[opcode];
     if (req->sqe.hdr.flags & ~cmd->flags) {
         invalid(req, ISCSI_HBA_DETAIL_BAD_FLAGS);
+        return;
+    }
+    /*
+     * LOGIN, DISCOVERY and LOGOUT consult fault rules once they know
+     * their target; every other admin command here.
+     */
+    if (opcode != ISCSI_HBA_ADM_LOGIN && opcode != ISCSI_HBA_ADM_DISCOVERY &&
+        opcode != ISCSI_HBA_ADM_LOGOUT &&
+        admin_fault(req, ISCSI_HBA_FAULT_OP_ADMIN, NULL, NULL)) {
         return;
     }
     cmd->exec(req);

@@ -11,6 +11,8 @@
 #include "monitor/monitor.h"
 #include "qapi/error.h"
 #include "qapi/qapi-commands-iscsi-hba.h"
+#include "qobject/qdict.h"
+#include "fault.h"
 
 static void print_queue(Monitor *mon, const IscsiHbaQueueInfo *q)
 {
@@ -20,6 +22,24 @@ static void print_queue(Monitor *mon, const IscsiHbaQueueInfo *q)
                    q->qid, q->sq_size, q->sq_head, q->sq_tail, q->cq_size,
                    q->cq_head, q->cq_tail, q->phase, q->vector,
                    q->irq_enabled ? "" : " (irq off)", q->inflight);
+}
+
+static void print_faults(Monitor *mon, const char *path)
+{
+    g_autoptr(IscsiHbaFaultRuleInfoList) list = NULL;
+    IscsiHbaFaultRuleInfoList *l;
+
+    list = qmp_query_iscsi_hba_faults(path, NULL);
+    for (l = list; l; l = l->next) {
+        IscsiHbaFaultRule *r = l->value->rule;
+
+        monitor_printf(mon, "  fault rule %u: op %s action %s%s%s, "
+                       "%" PRIu64 " matches, %" PRIu64 " hits\n",
+                       l->value->id, IscsiHbaFaultOp_str(r->op),
+                       IscsiHbaFaultAction_str(r->action),
+                       r->status ? " status " : "", r->status ?: "",
+                       l->value->matches, l->value->hits);
+    }
 }
 
 void hmp_info_iscsi_hba(Monitor *mon, const QDict *qdict)
@@ -51,5 +71,40 @@ void hmp_info_iscsi_hba(Monitor *mon, const QDict *qdict)
         for (q = h->queues; q; q = q->next) {
             print_queue(mon, q->value);
         }
+        print_faults(mon, h->qom_path);
     }
+}
+
+void hmp_iscsi_hba_fault_add(Monitor *mon, const QDict *qdict)
+{
+    const char *device = qdict_get_str(qdict, "device");
+    g_autoptr(IscsiHbaFaultRule) rule = NULL;
+    g_autoptr(IscsiHbaFaultAdded) added = NULL;
+    Error *err = NULL;
+
+    rule = iscsi_hba_fault_rule_parse(qdict_get_str(qdict, "rule"), &err);
+    if (rule) {
+        added = qmp_iscsi_hba_fault_add(device, rule, &err);
+        if (added) {
+            monitor_printf(mon, "fault rule %u added\n", added->id);
+        }
+    }
+    hmp_handle_error(mon, err);
+}
+
+void hmp_iscsi_hba_fault_del(Monitor *mon, const QDict *qdict)
+{
+    Error *err = NULL;
+
+    qmp_iscsi_hba_fault_del(qdict_get_str(qdict, "device"),
+                            qdict_get_int(qdict, "id"), &err);
+    hmp_handle_error(mon, err);
+}
+
+void hmp_iscsi_hba_fault_clear(Monitor *mon, const QDict *qdict)
+{
+    Error *err = NULL;
+
+    qmp_iscsi_hba_fault_clear(qdict_get_str(qdict, "device"), &err);
+    hmp_handle_error(mon, err);
 }

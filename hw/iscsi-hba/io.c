@@ -11,6 +11,8 @@
  */
 
 #include "qemu/osdep.h"
+#include "fault.h"
+#include "fault-logic.h"
 #include "session.h"
 #include "trace.h"
 
@@ -220,6 +222,35 @@ static uint16_t scsi_cmd_check(IscsiHbaRequest *req)
     return ISCSI_HBA_DETAIL_NONE;
 }
 
+/* Describe the command to fault injection; true if a rule consumed it. */
+static bool io_fault(IscsiHbaRequest *req, IscsiHbaSession *sess, int lun)
+{
+    const struct iscsi_hba_scsi_cmd *c = &req->sqe.u.scsi;
+    bool scsi = req->sqe.hdr.opcode == ISCSI_HBA_IO_SCSI_CMD;
+    static const int dirs[] = {
+        [ISCSI_HBA_SCSI_DIR_NONE] = ISCSI_HBA_FAULT_DIRECTION_NONE,
+        [ISCSI_HBA_SCSI_DIR_WRITE] = ISCSI_HBA_FAULT_DIRECTION_WRITE,
+        [ISCSI_HBA_SCSI_DIR_READ] = ISCSI_HBA_FAULT_DIRECTION_READ,
+    };
+    IscsiHbaFaultCtx ctx = {
+        .op = scsi ? ISCSI_HBA_FAULT_OP_SCSI : ISCSI_HBA_FAULT_OP_TMF,
+        .target = sess->login.target,
+        .session = sess->id,
+        .lun = lun & 0x3fff,
+        .opcode = scsi ? c->cdb[0] : req->sqe.u.tmf.function,
+        .dir = scsi ? dirs[req->sqe.hdr.flags & ISCSI_HBA_SCSI_DIR_MASK] : -1,
+    };
+
+    if (QTAILQ_EMPTY(&req->q->s->faults)) {
+        return false;
+    }
+    if (scsi) {
+        ctx.has_lba = iscsi_hba_cdb_lba(c->cdb, c->cdb_len, &ctx.lba,
+                                        &ctx.blocks);
+    }
+    return iscsi_hba_fault_before(req, &ctx, sess);
+}
+
 static void io_scsi_cmd(IscsiHbaRequest *req)
 {
     const struct iscsi_hba_scsi_cmd *c = &req->sqe.u.scsi;
@@ -241,7 +272,7 @@ static void io_scsi_cmd(IscsiHbaRequest *req)
         return;
     }
     sess = io_session(req);
-    if (sess) {
+    if (sess && !io_fault(req, sess, lun)) {
         iscsi_hba_scsi_submit(sess, req, lun);
     }
 }
@@ -270,9 +301,10 @@ static void io_task_mgmt(IscsiHbaRequest *req)
         return;
     }
     sess = io_session(req);
-    if (sess) {
-        iscsi_hba_tmf_submit(sess, req, lun);
+    if (!sess || iscsi_hba_fault_tmf_held(req) || io_fault(req, sess, lun)) {
+        return;
     }
+    iscsi_hba_tmf_submit(sess, req, lun);
 }
 
 void iscsi_hba_io_exec(IscsiHbaRequest *req)

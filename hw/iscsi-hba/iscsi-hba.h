@@ -22,6 +22,7 @@
 
 #include "hw/pci/pci_device.h"
 #include "qemu/queue.h"
+#include "qemu/timer.h"
 #include "system/dma.h"
 #include "hw/iscsi-hba/iscsi-hba-abi.h"
 
@@ -40,6 +41,19 @@ OBJECT_DECLARE_SIMPLE_TYPE(IscsiHbaState, ISCSI_HBA)
 typedef struct IscsiHbaQueue IscsiHbaQueue;
 typedef struct IscsiHbaSession IscsiHbaSession;
 typedef struct IscsiHbaTask IscsiHbaTask;
+typedef struct IscsiHbaFault IscsiHbaFault;
+
+/* What fault injection left for later on a request (fault.c). */
+typedef struct IscsiHbaReqFault {
+    uint8_t after;                  /* IscsiHbaFaultAction + 1; 0 none */
+    bool held;                      /* dropped: never completes by itself */
+    uint32_t status;
+    uint8_t scsi_status;
+    uint8_t key;
+    uint8_t asc;
+    uint8_t ascq;
+    uint32_t delay_ms;              /* hold the completion this long */
+} IscsiHbaReqFault;
 
 /*
  * One command from fetch to completion.  Each queue owns a pool of
@@ -54,6 +68,8 @@ typedef struct IscsiHbaRequest {
     struct iscsi_hba_cqe cqe;       /* built in host order, posted LE */
     QEMUSGList qsg;                 /* data buffer of SCSI commands */
     IscsiHbaTask *task;             /* in a session, if any (scsi.c) */
+    IscsiHbaReqFault fault;
+    QEMUTimer *delay_timer;         /* created on first delay */
 } IscsiHbaRequest;
 
 struct IscsiHbaQueue {
@@ -105,6 +121,8 @@ struct IscsiHbaState {
     char *initiator_name_prop;
     uint32_t login_timeout;         /* seconds */
     uint32_t cmd_timeout;           /* seconds */
+    char *fault_rules_prop;         /* "rule;rule;..." */
+    char *fault_file_prop;          /* one rule per line */
 
     /* Registers */
     uint32_t ctrl;
@@ -136,6 +154,13 @@ struct IscsiHbaState {
 
     /* SET_CHAP_SECRET: the secret a target proves itself with (mutual). */
     char chap_initiator_secret[ISCSI_HBA_STRING_FIELD];
+
+    /* Fault injection rules (fault.c); they survive resets. */
+    QTAILQ_HEAD(, IscsiHbaFault) faults;
+    uint32_t fault_next_id;
+    int64_t fault_ev_window;
+    unsigned fault_ev_count;
+    uint64_t fault_ev_suppressed;
 };
 
 /* pci.c */

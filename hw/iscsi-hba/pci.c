@@ -19,7 +19,7 @@
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
-#include "iscsi-hba.h"
+#include "fault.h"
 #include "iscsi-name.h"
 #include "trace.h"
 
@@ -34,7 +34,7 @@ uint16_t iscsi_hba_num_vectors(IscsiHbaState *s)
 uint32_t iscsi_hba_cap(IscsiHbaState *s)
 {
     uint32_t cap = ISCSI_HBA_CAP_INTX | ISCSI_HBA_CAP_SG_CHAIN |
-                   ISCSI_HBA_CAP_ISCSI;
+                   ISCSI_HBA_CAP_ISCSI | ISCSI_HBA_CAP_FAULT_INJECTION;
 
     if (msix_present(PCI_DEVICE(s))) {
         cap |= ISCSI_HBA_CAP_MSIX;
@@ -501,11 +501,16 @@ static void iscsi_hba_default_initiator_name(IscsiHbaState *s)
 
 static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
 {
+    ERRP_GUARD();
     IscsiHbaState *s = ISCSI_HBA(pci);
     unsigned i;
     int ret;
 
     if (!iscsi_hba_check_props(s, errp)) {
+        return;
+    }
+    iscsi_hba_faults_init(s, errp);
+    if (*errp) {
         return;
     }
     iscsi_hba_default_initiator_name(s);
@@ -531,6 +536,7 @@ static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
                         &s->bar0, ISCSI_HBA_BAR_REGS,
                         ISCSI_HBA_MSIX_PBA_OFFSET, 0, errp);
         if (ret < 0) {
+            iscsi_hba_faults_cleanup(s);
             return;
         }
         for (i = 0; i < iscsi_hba_num_vectors(s); i++) {
@@ -553,6 +559,7 @@ static void iscsi_hba_exit(PCIDevice *pci)
     iscsi_hba_disable(s);
     iscsi_hba_sessions_cleanup(s);
     iscsi_hba_host_targets_cleanup(s);
+    iscsi_hba_faults_cleanup(s);
     if (msix_present(pci)) {
         msix_unuse_all_vectors(pci);
         msix_uninit(pci, &s->bar0, &s->bar0);
@@ -583,6 +590,8 @@ static const Property iscsi_hba_props[] = {
     DEFINE_PROP_BOOL("msix", IscsiHbaState, msix, true),
     DEFINE_PROP_UINT32("login-timeout", IscsiHbaState, login_timeout, 15),
     DEFINE_PROP_UINT32("command-timeout", IscsiHbaState, cmd_timeout, 30),
+    DEFINE_PROP_STRING("fault-rules", IscsiHbaState, fault_rules_prop),
+    DEFINE_PROP_STRING("fault-file", IscsiHbaState, fault_file_prop),
     DEFINE_PROP_STRING("serial", IscsiHbaState, serial),
     DEFINE_PROP_STRING("initiator-name", IscsiHbaState, initiator_name_prop),
 };

@@ -77,10 +77,32 @@ static void req_release(IscsiHbaRequest *req)
     QTAILQ_INSERT_TAIL(&q->free_reqs, req, entry);
 }
 
-/* Queue a finished request for posting; the bottom half posts it. */
+static void req_delay_done(void *opaque)
+{
+    iscsi_hba_req_complete(opaque);
+}
+
+/*
+ * Queue a finished request for posting; the bottom half posts it.  A
+ * delay from fault injection holds it on the virtual clock first, so a
+ * qtest steps through it deterministically.
+ */
 void iscsi_hba_req_complete(IscsiHbaRequest *req)
 {
     IscsiHbaQueue *q = req->q;
+
+    if (req->fault.delay_ms) {
+        int64_t due = qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+                      req->fault.delay_ms;
+
+        req->fault.delay_ms = 0;
+        if (!req->delay_timer) {
+            req->delay_timer = timer_new_ms(QEMU_CLOCK_VIRTUAL,
+                                            req_delay_done, req);
+        }
+        timer_mod(req->delay_timer, due);
+        return;
+    }
 
     QTAILQ_REMOVE(&q->inflight, req, entry);
     QTAILQ_INSERT_TAIL(&q->done, req, entry);
@@ -167,6 +189,7 @@ static IscsiHbaRequest *fetch_sqe(IscsiHbaQueue *q)
     q->sq_head = ring_next(q->sq_head, q->sq_size);
 
     memset(&req->cqe, 0, sizeof(req->cqe));
+    memset(&req->fault, 0, sizeof(req->fault));
     req->cqe.cid = le16_to_cpu(req->sqe.hdr.cid);
     trace_iscsi_hba_sqe(q->qid, req->cqe.cid, req->sqe.hdr.opcode,
                         req->sqe.hdr.flags);
@@ -304,6 +327,9 @@ void iscsi_hba_queue_delete(IscsiHbaQueue *q)
     for (i = 0; i < q->sq_size; i++) {
         if (q->pool[i].qsg.sg) {
             qemu_sglist_destroy(&q->pool[i].qsg);
+        }
+        if (q->pool[i].delay_timer) {
+            timer_free(q->pool[i].delay_timer);
         }
     }
     qemu_bh_delete(q->bh);

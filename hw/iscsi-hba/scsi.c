@@ -19,6 +19,7 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 #include "system/dma.h"
+#include "fault.h"
 #include "session.h"
 #include "trace.h"
 
@@ -254,6 +255,7 @@ static void scsi_cb(struct iscsi_context *ctx, int status, void *data,
     /* The target answered: the SCSI status tells the rest. */
     if (t->req) {
         scsi_fill_result(t, status);
+        iscsi_hba_fault_after_target(t->req);
     }
     task_finish(t);
 }

@@ -177,7 +177,8 @@ static void test_regs_defaults(void)
                     ISCSI_HBA_VERSION);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_CAP), ==,
                     ISCSI_HBA_CAP_MSIX | ISCSI_HBA_CAP_INTX |
-                    ISCSI_HBA_CAP_SG_CHAIN | ISCSI_HBA_CAP_ISCSI);
+                    ISCSI_HBA_CAP_SG_CHAIN | ISCSI_HBA_CAP_ISCSI |
+                    ISCSI_HBA_CAP_FAULT_INJECTION);
     g_assert_cmpuint(qihba_readl(h, ISCSI_HBA_REG_MAX_IO_QUEUES), ==, 2);
     g_assert_cmpuint(qihba_readl(h, ISCSI_HBA_REG_MAX_QUEUE_ENTRIES), ==, 256);
     g_assert_cmpuint(qihba_readl(h, ISCSI_HBA_REG_MAX_SG_ELEMENTS), ==, 256);
@@ -243,7 +244,7 @@ static void test_regs_properties(void)
     g_assert_cmpuint(qihba_readl(h, ISCSI_HBA_REG_MAX_SESSIONS), ==, 4);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_CAP), ==,
                     ISCSI_HBA_CAP_INTX | ISCSI_HBA_CAP_SG_CHAIN |
-                    ISCSI_HBA_CAP_ISCSI);
+                    ISCSI_HBA_CAP_ISCSI | ISCSI_HBA_CAP_FAULT_INJECTION);
     g_assert_cmphex(qpci_find_capability(h->dev, PCI_CAP_ID_MSIX, 0), ==, 0);
     qihba_quit(h);
 }
