@@ -83,6 +83,7 @@ main() {
     . "$CACHE/env"
     run_unit
     run_qtest iscsi-hba-test
+    run_qtest iscsi-hba-iscsi-test
     run_checkpatch
     if [ "${#FAILURES[@]}" -gt 0 ]; then
         echo "failed suites: ${FAILURES[*]}"
