@@ -89,6 +89,8 @@ void iscsi_hba_identify_fill(IscsiHbaState *s, struct iscsi_hba_identify *id)
         cpu_to_le16(sizeof(struct iscsi_hba_session_info));
     id->num_vectors = cpu_to_le16(iscsi_hba_num_vectors(s));
     id->num_host_targets = cpu_to_le16(iscsi_hba_host_targets_count(s));
+    id->login_timeout_ms = cpu_to_le32(s->login_timeout * 1000);
+    id->command_timeout_ms = cpu_to_le32(s->cmd_timeout * 1000);
     strpadcpy(id->serial, sizeof(id->serial), s->serial ?: "IHBA0001", '\0');
     strpadcpy(id->model, sizeof(id->model), "QEMU iSCSI HBA", '\0');
     strpadcpy(id->firmware, sizeof(id->firmware), "1.0", '\0');

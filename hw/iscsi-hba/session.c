@@ -353,6 +353,12 @@ static void session_logged_in(IscsiHbaSession *sess)
         return;
     }
     sess->established = true;
+    if (sess->login.host_configured && !relogin) {
+        /* Nobody waits for this login: tell the driver to look. */
+        iscsi_hba_event_post(sess->s, ISCSI_HBA_EVENT_LUNS_CHANGED,
+                             sess->id, ISCSI_HBA_STATUS_SUCCESS);
+        return;
+    }
     if (relogin) {
         sess->reconnects++;
         iscsi_hba_event_post(sess->s, ISCSI_HBA_EVENT_SESSION_RECOVERED,

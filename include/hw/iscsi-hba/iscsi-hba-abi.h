@@ -340,7 +340,9 @@ struct iscsi_hba_identify {
     uint16_t session_info_size;
     uint16_t num_vectors;
     uint16_t num_host_targets;  /* targets configured on the host */
-    uint8_t  rsvd0[20];
+    uint32_t login_timeout_ms;  /* a LOGIN completes within this + DNS */
+    uint32_t command_timeout_ms; /* a SCSI command completes within this */
+    uint8_t  rsvd0[12];
     char     serial[32];
     char     model[64];
     char     firmware[16];
@@ -865,6 +867,8 @@ ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_cqe, sq_head, 24);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_cqe, cid, 28);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_cqe, flags, 30);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_identify, max_transfer, 24);
+ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_identify, login_timeout_ms, 44);
+ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_identify, command_timeout_ms, 48);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_identify, serial, 64);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_identify, model, 96);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_identify, firmware, 160);
