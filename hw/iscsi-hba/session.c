@@ -592,6 +592,8 @@ static void session_tick(void *opaque)
     if (sess->ctx && !session_service(sess, 0)) {
         return;
     }
+    /* Teardown decided below waits for the session_settle() at the end. */
+    sess->in_service++;
     if (sess->deadline && now_ms() >= sess->deadline) {
         session_deadline_passed(sess);
     } else if (sess->state == SESSION_LOGGED_IN && !sess->login.discovery &&
@@ -600,6 +602,7 @@ static void session_tick(void *opaque)
     } else if (sess->state == SESSION_RECONNECTING) {
         session_reconnect_tick(sess);
     }
+    sess->in_service--;
     session_settle(sess);
 }
 

@@ -119,10 +119,13 @@ static bool reap_within(GPid pid, int timeout_ms, int *wstatus)
     }
 }
 
-/* SIGKILL a child of ours and reap it. */
+/*
+ * SIGKILL a child of ours and reap it.  No SIGCONT first: a frozen tgtd
+ * must die without answering what it has queued (SIGKILL ends a stopped
+ * process all the same).
+ */
 static bool kill_and_reap(GPid pid)
 {
-    kill(pid, SIGCONT);
     kill(pid, SIGKILL);
     return reap_within(pid, KILL_TIMEOUT_MS, NULL);
 }

@@ -1,0 +1,2432 @@
+/*
+ * QTest testcases for the iscsi-hba session layer against a real target
+ *
+ * A real tgtd (tests/qtest/libqos/tgtd-fixture.h) listens on 127.0.0.1;
+ * the device logs in to it through libiscsi.  The tests drive the device
+ * as a guest driver would and check what the specification
+ * (docs/specs/iscsi-hba.rst: Sessions, LOGIN, DISCOVERY, "ISDSC from real
+ * conditions", SCSI_CMD, TASK_MGMT, events) promises.
+ *
+ * One tgtd serves the whole binary.  Tests that kill or freeze it restore
+ * it before they end.  Every test starts its own QEMU.  Without root or
+ * the tgt package every test is skipped.
+ *
+ * Copyright (c) 2026 The iscsi-hba authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/units.h"
+#include "qemu/bswap.h"
+#include "libqtest.h"
+#include "libqos/iscsi-hba.h"
+#include "libqos/tgtd-fixture.h"
+#include "qobject/qdict.h"
+#include "scsi/constants.h"
+
+/* Device timeouts of most tests (properties, seconds). */
+#define LT                      3       /* login-timeout */
+#define CT                      5       /* command-timeout */
+/* The spec lets every device limit expire up to about 2 s late. */
+#define LATE_S                  2
+/* What the test allows itself on top (polling, scheduling). */
+#define SLACK_MS                750
+
+#define ADMIN_ENTRIES           32
+#define IO_QID                  1
+#define IO_ENTRIES              128
+#define SCRATCH_SIZE            (64 * KiB)
+#define ADMIN_WAIT_MS           5000
+#define LOGOUT_WAIT_MS          ((5 + LATE_S) * 1000 + SLACK_MS)
+#define UA_RETRIES              4
+
+/* SCSI values scsi/constants.h does not name. */
+#define ASC_LBA_OUT_OF_RANGE    0x21
+#define ASC_POWER_ON_RESET      0x29
+#define SENSE_FIXED             0x70
+#define SENSE_FIXED_DEFERRED    0x71
+#define SENSE_DESC              0x72
+#define SENSE_DESC_DEFERRED     0x73
+
+/* iSCSI task management responses (RFC 3720 10.6.1), TASK_MGMT result. */
+#define TMF_RSP_COMPLETE        0
+#define TMF_RSP_NO_TASK         1
+#define TMF_RSP_NOT_SUPPORTED   5
+
+/* SAM LUN addressing methods (byte 0 bits 7:6). */
+#define LUN_ADDR_PERIPHERAL     0
+#define LUN_ADDR_FLAT           1
+
+/* A session id no device hands out first: generation 0xdead, slot 7. */
+#define BOGUS_SESSION_ID        0xdead0007u
+
+static TgtdFixture *fx;
+static GError *fx_error;
+/* A backing file a test created in fx->dir, to remove if it aborts */
+static char *extra_backing;
+
+/*
+ * Driver state of one test: the device, scratch memory, and CQEs that
+ * were consumed while waiting for another command.
+ */
+typedef struct Stashed {
+    struct iscsi_hba_cqe cqe;
+    uint64_t seq;               /* order of arrival on its CQ */
+} Stashed;
+
+typedef struct T {
+    QIscsiHba *h;
+    QTestState *qts;
+    int lt;                     /* login-timeout */
+    int ct;                     /* command-timeout */
+    uint64_t scratch;           /* SCRATCH_SIZE bytes for admin output */
+    uint64_t sense;             /* MAX_SENSE_LEN bytes */
+    uint64_t seq;
+    GArray *stash[2];           /* admin CQ and CQ IO_QID */
+    uint64_t blocks;            /* capacity of the LUN set up last */
+    uint32_t bs;                /* its block size */
+} T;
+
+/*
+ * Fixture
+ */
+
+static bool fixture_ready(void)
+{
+    if (fx) {
+        g_assert_true(tgtd_fixture_is_running(fx));
+        return true;
+    }
+    if (g_error_matches(fx_error, TGTD_FIXTURE_ERROR,
+                        TGTD_FIXTURE_ERROR_UNAVAILABLE)) {
+        g_test_skip(fx_error->message);
+        return false;
+    }
+    g_assert_no_error(fx_error);
+    return false;
+}
+
+static void fixture_restore(void)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!tgtd_fixture_is_running(fx)) {
+        g_assert_true(tgtd_fixture_restart(fx, &err));
+        g_assert_no_error(err);
+    }
+    tgtd_fixture_thaw(fx);
+}
+
+/*
+ * A failed assertion aborts the binary: kill tgtd and remove its files
+ * (tgtd itself would die with us anyway, see tgtd-fixture.h).
+ */
+static void fixture_abort_hook(void *data)
+{
+    TgtdFixture *f = data;
+
+    tgtd_fixture_kill(f);
+    if (extra_backing) {
+        unlink(extra_backing);
+    }
+    tgtd_fixture_stop(f);
+}
+
+static const char *target_name(TgtdTargetId tgt)
+{
+    return fx->target[tgt].name;
+}
+
+/*
+ * Device and queues
+ */
+
+static const char *isdsc(uint32_t status)
+{
+    const char *name = iscsi_hba_isdsc_name(status);
+
+    return name ? name : "(unknown)";
+}
+
+static void check_cqe(const char *what, const struct iscsi_hba_cqe *cqe,
+                      uint32_t status, uint16_t detail)
+{
+    if (cqe->status != status || cqe->detail != detail) {
+        g_test_message("%s: got status 0x%08x %s detail %u, "
+                       "expected 0x%08x %s detail %u", what,
+                       cqe->status, isdsc(cqe->status), cqe->detail,
+                       status, isdsc(status), detail);
+    }
+    g_assert_cmphex(cqe->status, ==, status);
+    g_assert_cmpuint(cqe->detail, ==, detail);
+}
+
+static uint64_t t_alloc(T *t, size_t size, uint8_t fill)
+{
+    uint64_t addr = guest_alloc(&t->h->alloc, size);
+
+    qtest_memset(t->qts, addr, fill, size);
+    return addr;
+}
+
+static T *t_start(int lt, int ct, const char *extra)
+{
+    g_autofree char *opts = g_strdup_printf("login-timeout=%d,"
+                                            "command-timeout=%d%s%s",
+                                            lt, ct, extra ? "," : "",
+                                            extra ? extra : "");
+    T *t = g_new0(T, 1);
+
+    t->h = qihba_start(opts);
+    t->qts = t->h->qts;
+    t->lt = lt;
+    t->ct = ct;
+    t->stash[0] = g_array_new(false, false, sizeof(Stashed));
+    t->stash[1] = g_array_new(false, false, sizeof(Stashed));
+    qihba_enable(t->h, ADMIN_ENTRIES);
+    g_assert_cmphex(qihba_create_io_queue(t->h, IO_QID, IO_ENTRIES,
+                                          IO_ENTRIES, 0, false), ==, 0);
+    t->scratch = t_alloc(t, SCRATCH_SIZE, 0);
+    t->sense = t_alloc(t, ISCSI_HBA_MAX_SENSE_LEN, 0);
+    return t;
+}
+
+static void t_quit(T *t)
+{
+    g_array_free(t->stash[0], true);
+    g_array_free(t->stash[1], true);
+    qihba_quit(t->h);
+    g_free(t);
+}
+
+static uint16_t t_submit(T *t, uint16_t qid, struct iscsi_hba_sqe *sqe)
+{
+    return qihba_submit(t->h, qid, sqe);
+}
+
+/*
+ * Wait up to @timeout_ms for the completion of @cid on @qid.  CQEs of
+ * other commands that arrive meanwhile are kept for later waits, so that
+ * commands may complete in any order (ASYNC_EVENT, LOGIN, ...).  @seq
+ * (may be NULL) gets the CQE's place in the CQ's arrival order.
+ */
+static bool t_poll(T *t, uint16_t qid, uint16_t cid, int timeout_ms,
+                   struct iscsi_hba_cqe *out, uint64_t *seq)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    GArray *stash;
+
+    g_assert(qid == ISCSI_HBA_ADMIN_QID || qid == IO_QID);
+    stash = t->stash[qid];
+    for (;;) {
+        struct iscsi_hba_cqe cqe;
+        guint i;
+
+        for (i = 0; i < stash->len; i++) {
+            Stashed *s = &g_array_index(stash, Stashed, i);
+
+            if (s->cqe.cid == cid) {
+                *out = s->cqe;
+                if (seq) {
+                    *seq = s->seq;
+                }
+                g_array_remove_index(stash, i);
+                return true;
+            }
+        }
+        if (qihba_peek_cqe(t->h, qid, 0, &cqe)) {
+            Stashed s = { .cqe = cqe, .seq = t->seq++ };
+
+            qihba_consume(t->h, qid, 1);
+            g_assert_cmpuint(cqe.sq_id, ==, qid);
+            g_array_append_val(stash, s);
+            continue;
+        }
+        if (g_get_monotonic_time() > deadline) {
+            return false;
+        }
+        g_usleep(200);
+    }
+}
+
+static void t_wait(T *t, uint16_t qid, uint16_t cid, int timeout_ms,
+                   struct iscsi_hba_cqe *out, uint64_t *seq)
+{
+    if (!t_poll(t, qid, cid, timeout_ms, out, seq)) {
+        g_error("no completion of cid %u on queue %u within %d ms",
+                cid, qid, timeout_ms);
+    }
+}
+
+static void t_cmd(T *t, uint16_t qid, struct iscsi_hba_sqe *sqe,
+                  int timeout_ms, struct iscsi_hba_cqe *cqe)
+{
+    uint16_t cid = t_submit(t, qid, sqe);
+
+    t_wait(t, qid, cid, timeout_ms, cqe, NULL);
+}
+
+static void t_admin(T *t, struct iscsi_hba_sqe *sqe,
+                    struct iscsi_hba_cqe *cqe)
+{
+    t_cmd(t, ISCSI_HBA_ADMIN_QID, sqe, ADMIN_WAIT_MS, cqe);
+}
+
+static int login_wait_ms(T *t)
+{
+    return (2 * t->lt + LATE_S) * 1000 + SLACK_MS;
+}
+
+static int scsi_wait_ms(T *t)
+{
+    return (t->ct + LATE_S) * 1000 + SLACK_MS;
+}
+
+/*
+ * Admin commands
+ */
+
+static void params_init(struct iscsi_hba_login_params *p, const char *target)
+{
+    memset(p, 0, sizeof(*p));
+    g_strlcpy(p->target_name, target, sizeof(p->target_name));
+    g_strlcpy(p->portal_host, fx->host, sizeof(p->portal_host));
+    p->portal_port = fx->port;
+    p->session_type = ISCSI_HBA_SESSION_NORMAL;
+    p->auth_type = ISCSI_HBA_AUTH_NONE;
+}
+
+static void params_chap(struct iscsi_hba_login_params *p, uint8_t auth,
+                        const char *user, const char *secret)
+{
+    p->auth_type = auth;
+    g_strlcpy(p->chap_username, user, sizeof(p->chap_username));
+    p->chap_secret_len = strlen(secret);
+    memcpy(p->chap_secret, secret, p->chap_secret_len);
+}
+
+static uint16_t login_start(T *t, const struct iscsi_hba_login_params *p)
+{
+    uint64_t buf = t_alloc(t, sizeof(*p), 0);
+    struct iscsi_hba_sqe sqe;
+
+    qtest_bufwrite(t->qts, buf, p, sizeof(*p));
+    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_LOGIN, buf, sizeof(*p));
+    return t_submit(t, ISCSI_HBA_ADMIN_QID, &sqe);
+}
+
+/* LOGIN; returns the status and, on success or warning, the session. */
+static uint32_t login(T *t, const struct iscsi_hba_login_params *p,
+                      uint32_t *sid, struct iscsi_hba_cqe *cqe_out)
+{
+    struct iscsi_hba_cqe cqe;
+    uint16_t cid = login_start(t, p);
+
+    t_wait(t, ISCSI_HBA_ADMIN_QID, cid, login_wait_ms(t), &cqe, NULL);
+    if (ISCSI_HBA_STATUS_IS_ERROR(cqe.status)) {
+        g_assert_cmphex(cqe.result, ==, 0);
+    } else {
+        g_assert_cmphex(cqe.result, !=, 0);
+        g_assert_cmphex(cqe.result, <=, UINT32_MAX);
+    }
+    if (sid) {
+        *sid = cqe.result;
+    }
+    if (cqe_out) {
+        *cqe_out = cqe;
+    }
+    return cqe.status;
+}
+
+static void expect_login(T *t, const char *what,
+                         const struct iscsi_hba_login_params *p,
+                         uint32_t status, uint16_t detail, uint32_t *sid)
+{
+    struct iscsi_hba_cqe cqe;
+
+    login(t, p, sid, &cqe);
+    check_cqe(what, &cqe, status, detail);
+}
+
+static uint32_t login_ok(T *t, TgtdTargetId tgt)
+{
+    struct iscsi_hba_login_params p;
+    uint32_t sid;
+
+    params_init(&p, target_name(tgt));
+    expect_login(t, target_name(tgt), &p, 0, ISCSI_HBA_DETAIL_NONE, &sid);
+    return sid;
+}
+
+static void admin_expect(T *t, const char *what, struct iscsi_hba_sqe *sqe,
+                         uint32_t status, uint16_t detail,
+                         struct iscsi_hba_cqe *cqe_out)
+{
+    struct iscsi_hba_cqe cqe;
+
+    t_admin(t, sqe, &cqe);
+    check_cqe(what, &cqe, status, detail);
+    if (cqe_out) {
+        *cqe_out = cqe;
+    }
+}
+
+static void logout_ok(T *t, uint32_t sid)
+{
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+
+    qihba_sqe_init(&sqe, ISCSI_HBA_ADM_LOGOUT);
+    sqe.hdr.session_id = sid;
+    t_cmd(t, ISCSI_HBA_ADMIN_QID, &sqe, LOGOUT_WAIT_MS, &cqe);
+    check_cqe("LOGOUT", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    g_assert_cmphex(cqe.result, ==, 0);
+}
+
+static uint32_t session_info(T *t, uint32_t sid,
+                             struct iscsi_hba_session_info *si)
+{
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+
+    qtest_memset(t->qts, t->scratch, 0, sizeof(*si));
+    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_SESSION_INFO, t->scratch,
+                     sizeof(*si));
+    sqe.hdr.session_id = sid;
+    t_admin(t, &sqe, &cqe);
+    if (cqe.status == 0) {
+        g_assert_cmpuint(cqe.result, ==, sizeof(*si));
+        qtest_bufread(t->qts, t->scratch, si, sizeof(*si));
+        g_assert_cmphex(si->session_id, ==, sid);
+    }
+    return cqe.status;
+}
+
+static uint16_t session_state(T *t, uint32_t sid)
+{
+    struct iscsi_hba_session_info si;
+
+    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    return si.state;
+}
+
+/* LIST_SESSIONS into @ids (room for @max); returns the count. */
+static unsigned list_sessions(T *t, uint32_t *ids, unsigned max)
+{
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+
+    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_LIST_SESSIONS, t->scratch,
+                     max * sizeof(uint32_t));
+    admin_expect(t, "LIST_SESSIONS", &sqe, 0, ISCSI_HBA_DETAIL_NONE, &cqe);
+    g_assert_cmpuint(cqe.result, <=, max);
+    if (cqe.result) {
+        qtest_bufread(t->qts, t->scratch, ids, cqe.result * sizeof(*ids));
+    }
+    return cqe.result;
+}
+
+static bool list_has(const uint32_t *ids, unsigned n, uint32_t sid)
+{
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        if (ids[i] == sid) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void report_luns(T *t, uint32_t sid, uint64_t buf, uint32_t len,
+                        struct iscsi_hba_cqe *cqe)
+{
+    struct iscsi_hba_sqe sqe;
+
+    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_REPORT_LUNS, buf, len);
+    sqe.hdr.session_id = sid;
+    t_cmd(t, ISCSI_HBA_ADMIN_QID, &sqe, scsi_wait_ms(t), cqe);
+}
+
+static uint32_t set_chap_secret(T *t, const char *secret)
+{
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    size_t len = strlen(secret);
+
+    qtest_memwrite(t->qts, t->scratch, secret, len);
+    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_SET_CHAP_SECRET, t->scratch, len);
+    sqe.u.buf.param = ISCSI_HBA_CHAP_SECRET_INITIATOR;
+    t_admin(t, &sqe, &cqe);
+    return cqe.status;
+}
+
+static void set_initiator_name(T *t, const char *name)
+{
+    struct iscsi_hba_sqe sqe;
+
+    qtest_memwrite(t->qts, t->scratch, name, strlen(name));
+    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_SET_INITIATOR_NAME, t->scratch,
+                     strlen(name));
+    admin_expect(t, "SET_INITIATOR_NAME", &sqe, 0, ISCSI_HBA_DETAIL_NONE,
+                 NULL);
+}
+
+static uint16_t post_aer(T *t)
+{
+    struct iscsi_hba_sqe sqe;
+
+    qihba_sqe_init(&sqe, ISCSI_HBA_ADM_ASYNC_EVENT);
+    return t_submit(t, ISCSI_HBA_ADMIN_QID, &sqe);
+}
+
+/* Wait for the ASYNC_EVENT @cid and check the event it reports. */
+static void expect_event(T *t, uint16_t cid, int timeout_ms, uint8_t type,
+                         uint32_t sid, uint32_t info)
+{
+    struct iscsi_hba_cqe cqe;
+
+    t_wait(t, ISCSI_HBA_ADMIN_QID, cid, timeout_ms, &cqe, NULL);
+    check_cqe("ASYNC_EVENT", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    g_test_message("event type %u session 0x%08x info 0x%08x %s",
+                   ISCSI_HBA_EVENT_TYPE(cqe.result),
+                   ISCSI_HBA_EVENT_SESSION(cqe.result), cqe.info,
+                   isdsc(cqe.info));
+    g_assert_cmpuint(ISCSI_HBA_EVENT_TYPE(cqe.result), ==, type);
+    g_assert_cmphex(ISCSI_HBA_EVENT_SESSION(cqe.result), ==, sid);
+    g_assert_cmphex(cqe.result & 0xffffff00u, ==, 0);
+    g_assert_cmphex(cqe.info, ==, info);
+}
+
+/*
+ * SCSI commands
+ */
+
+typedef struct Sense {
+    uint8_t key;
+    uint8_t asc;
+    uint8_t ascq;
+} Sense;
+
+static void lun_set(uint8_t lun[8], unsigned n)
+{
+    memset(lun, 0, 8);
+    lun[1] = n;                 /* peripheral device addressing, bus 0 */
+}
+
+/* A SCSI_CMD without data elements yet; full-size sense buffer. */
+static void scsi_init(T *t, struct iscsi_hba_sqe *sqe, uint32_t sid,
+                      const uint8_t lun[8], uint8_t dir, const uint8_t *cdb,
+                      uint8_t cdb_len, uint32_t data_len)
+{
+    qihba_sqe_init(sqe, ISCSI_HBA_IO_SCSI_CMD);
+    sqe->hdr.flags = dir;
+    sqe->hdr.session_id = sid;
+    memcpy(sqe->u.scsi.lun, lun, 8);
+    g_assert_cmpuint(cdb_len, <=, 16);
+    memcpy(sqe->u.scsi.cdb, cdb, cdb_len);
+    sqe->u.scsi.cdb_len = cdb_len;
+    sqe->u.scsi.data_len = data_len;
+    sqe->u.scsi.sense_addr = t->sense;
+    sqe->u.scsi.sense_len = ISCSI_HBA_MAX_SENSE_LEN;
+}
+
+static void scsi_add_sg(struct iscsi_hba_sqe *sqe, uint64_t addr,
+                        uint32_t len)
+{
+    uint16_t n = sqe->u.scsi.sg_count++;
+
+    g_assert_cmpuint(n, <, ISCSI_HBA_INLINE_SG);
+    sqe->u.scsi.sg[n].addr = addr;
+    sqe->u.scsi.sg[n].len = len;
+}
+
+static void cdb_rw(uint8_t *cdb, uint8_t *cdb_len, uint8_t op, uint64_t lba,
+                   uint32_t blocks)
+{
+    memset(cdb, 0, 16);
+    cdb[0] = op;
+    if (op == READ_16 || op == WRITE_16) {
+        stq_be_p(&cdb[2], lba);
+        stl_be_p(&cdb[10], blocks);
+        *cdb_len = 16;
+    } else {
+        g_assert(op == READ_10 || op == WRITE_10);
+        g_assert_cmpuint(lba, <=, UINT32_MAX);
+        g_assert_cmpuint(blocks, <=, UINT16_MAX);
+        stl_be_p(&cdb[2], lba);
+        stw_be_p(&cdb[7], blocks);
+        *cdb_len = 10;
+    }
+}
+
+/* READ or WRITE of @blocks at @lba; data elements still to be added. */
+static void rw_init(T *t, struct iscsi_hba_sqe *sqe, uint32_t sid,
+                    unsigned lun, uint8_t op, uint64_t lba, uint32_t blocks)
+{
+    uint8_t cdb[16], cdb_len, l[8];
+    bool write = op == WRITE_10 || op == WRITE_16;
+
+    lun_set(l, lun);
+    cdb_rw(cdb, &cdb_len, op, lba, blocks);
+    scsi_init(t, sqe, sid, l, write ? ISCSI_HBA_SCSI_DIR_WRITE :
+              ISCSI_HBA_SCSI_DIR_READ, cdb, cdb_len, blocks * t->bs);
+}
+
+static void tur_init(T *t, struct iscsi_hba_sqe *sqe, uint32_t sid,
+                     unsigned lun)
+{
+    static const uint8_t cdb[6] = { TEST_UNIT_READY };
+    uint8_t l[8];
+
+    lun_set(l, lun);
+    scsi_init(t, sqe, sid, l, ISCSI_HBA_SCSI_DIR_NONE, cdb, sizeof(cdb), 0);
+}
+
+static Sense sense_decode(const uint8_t *s, unsigned len)
+{
+    Sense r = { 0 };
+
+    g_assert_cmpuint(len, >=, 4);
+    switch (s[0] & 0x7f) {
+    case SENSE_FIXED:
+    case SENSE_FIXED_DEFERRED:
+        g_assert_cmpuint(len, >=, 14);
+        r.key = s[2] & 0xf;
+        r.asc = s[12];
+        r.ascq = s[13];
+        break;
+    case SENSE_DESC:
+    case SENSE_DESC_DEFERRED:
+        r.key = s[1] & 0xf;
+        r.asc = s[2];
+        r.ascq = s[3];
+        break;
+    default:
+        g_error("unknown sense response code 0x%02x", s[0]);
+    }
+    return r;
+}
+
+static Sense sense_of(T *t, const struct iscsi_hba_cqe *cqe)
+{
+    uint8_t s[ISCSI_HBA_MAX_SENSE_LEN];
+
+    g_assert_true(cqe->flags & ISCSI_HBA_CQE_SENSE_VALID);
+    g_assert_cmpuint(cqe->sense_len, >, 0);
+    g_assert_cmpuint(cqe->sense_len, <=, ISCSI_HBA_MAX_SENSE_LEN);
+    qtest_bufread(t->qts, t->sense, s, cqe->sense_len);
+    return sense_decode(s, cqe->sense_len);
+}
+
+static bool is_unit_attention(T *t, const struct iscsi_hba_cqe *cqe)
+{
+    return cqe->status == 0 && cqe->scsi_status == CHECK_CONDITION &&
+           (cqe->flags & ISCSI_HBA_CQE_SENSE_VALID) &&
+           sense_of(t, cqe).key == UNIT_ATTENTION;
+}
+
+static void scsi_exec(T *t, struct iscsi_hba_sqe *sqe,
+                      struct iscsi_hba_cqe *cqe)
+{
+    t_cmd(t, IO_QID, sqe, scsi_wait_ms(t), cqe);
+}
+
+/*
+ * Run a SCSI command until it gets past UNIT ATTENTION (expected after a
+ * login, a reconnection or a reset) and check that it succeeded.
+ */
+static void scsi_exec_good(T *t, struct iscsi_hba_sqe *sqe,
+                           struct iscsi_hba_cqe *cqe)
+{
+    int i;
+
+    for (i = 0; i < UA_RETRIES; i++) {
+        scsi_exec(t, sqe, cqe);
+        if (!is_unit_attention(t, cqe)) {
+            break;
+        }
+    }
+    check_cqe("SCSI_CMD", cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    g_assert_cmphex(cqe->scsi_status, ==, GOOD);
+    g_assert_cmphex(cqe->result, ==, 0);
+    g_assert_false(cqe->flags & ISCSI_HBA_CQE_SENSE_VALID);
+    g_assert_cmpuint(cqe->sense_len, ==, 0);
+}
+
+/* Clear the UNIT ATTENTION of a new nexus and read the capacity. */
+static void lun_setup(T *t, uint32_t sid, unsigned lun)
+{
+    static const uint8_t cdb[10] = { READ_CAPACITY_10 };
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint8_t l[8], cap[8];
+    uint64_t buf = t_alloc(t, sizeof(cap), 0);
+
+    tur_init(t, &sqe, sid, lun);
+    scsi_exec_good(t, &sqe, &cqe);
+    lun_set(l, lun);
+    scsi_init(t, &sqe, sid, l, ISCSI_HBA_SCSI_DIR_READ, cdb, sizeof(cdb),
+              sizeof(cap));
+    scsi_add_sg(&sqe, buf, sizeof(cap));
+    scsi_exec_good(t, &sqe, &cqe);
+    g_assert_false(cqe.flags & (ISCSI_HBA_CQE_RESID_UNDER |
+                                ISCSI_HBA_CQE_RESID_OVER));
+    qtest_bufread(t->qts, buf, cap, sizeof(cap));
+    t->blocks = (uint64_t)ldl_be_p(&cap[0]) + 1;
+    t->bs = ldl_be_p(&cap[4]);
+    g_assert_cmpuint(t->bs, >=, 512);
+    guest_free(&t->h->alloc, buf);
+}
+
+/* Log in to the plain target and make LUN 1 ready for I/O. */
+static uint32_t open_plain(T *t)
+{
+    uint32_t sid = login_ok(t, TGTD_TARGET_PLAIN);
+
+    lun_setup(t, sid, 1);
+    g_assert_cmpuint(t->blocks * t->bs, ==,
+                     fx->target[TGTD_TARGET_PLAIN].lun_size);
+    return sid;
+}
+
+static void fill_pattern(uint8_t *buf, size_t len, uint32_t seed)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        uint32_t x = (seed ^ (uint32_t)i) * 0x9e3779b1u;
+
+        buf[i] = x >> 24;
+    }
+}
+
+static void assert_filled(const uint8_t *buf, size_t len, uint8_t val)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (buf[i] != val) {
+            g_error("byte %zu is 0x%02x, expected 0x%02x", i, buf[i], val);
+        }
+    }
+}
+
+/* One-element READ or WRITE of @len bytes at @lba, checked GOOD. */
+static void rw_simple(T *t, uint32_t sid, uint8_t op, uint64_t lba,
+                      uint64_t buf, uint32_t len)
+{
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+
+    g_assert_cmpuint(len % t->bs, ==, 0);
+    rw_init(t, &sqe, sid, 1, op, lba, len / t->bs);
+    scsi_add_sg(&sqe, buf, len);
+    scsi_exec_good(t, &sqe, &cqe);
+    g_assert_cmphex(cqe.flags & ~ISCSI_HBA_CQE_PHASE, ==, 0);
+    g_assert_cmpuint(cqe.info, ==, 0);
+}
+
+/* A TASK_MGMT SQE. */
+static void tmf_init(struct iscsi_hba_sqe *sqe, uint32_t sid, unsigned lun,
+                     uint8_t function, uint16_t ref_sqid, uint16_t ref_cid)
+{
+    qihba_sqe_init(sqe, ISCSI_HBA_IO_TASK_MGMT);
+    sqe->hdr.session_id = sid;
+    lun_set(sqe->u.tmf.lun, lun);
+    sqe->u.tmf.function = function;
+    sqe->u.tmf.ref_sqid = ref_sqid;
+    sqe->u.tmf.ref_cid = ref_cid;
+}
+
+/*
+ * Every command that names a session and needs a connection fails the
+ * same way on @sid: SCSI_CMD, TASK_MGMT and REPORT_LUNS.
+ */
+static void expect_no_connection_io(T *t, uint32_t sid, uint32_t status,
+                                    uint16_t detail)
+{
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+
+    tur_init(t, &sqe, sid, 1);
+    scsi_exec(t, &sqe, &cqe);
+    check_cqe("SCSI_CMD", &cqe, status, detail);
+    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
+    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(t), &cqe);
+    check_cqe("TASK_MGMT", &cqe, status, detail);
+    report_luns(t, sid, t->scratch, 4096, &cqe);
+    check_cqe("REPORT_LUNS", &cqe, status, detail);
+}
+
+/* A TCP port on 127.0.0.1 that nothing listens on (right now). */
+static int closed_port(void)
+{
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET,
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    };
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static double elapsed_s(gint64 since)
+{
+    return (g_get_monotonic_time() - since) / (double)G_USEC_PER_SEC;
+}
+
+/*
+ * Login and session information
+ */
+
+static void test_login_plain(void)
+{
+    struct iscsi_hba_session_info si;
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint32_t ids[4], sid;
+    Sense s;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+
+    sid = login_ok(t, TGTD_TARGET_PLAIN);
+    g_assert_cmphex(sid, !=, 0);
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 1);
+    g_assert_cmphex(ids[0], ==, sid);
+
+    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
+    g_assert_cmphex(si.flags, ==, 0);
+    g_assert_cmpstr(si.target_name, ==, target_name(TGTD_TARGET_PLAIN));
+    g_assert_cmpstr(si.portal_host, ==, fx->host);
+    g_assert_cmpuint(si.portal_port, ==, fx->port);
+    g_assert_cmpuint(si.reconnects, ==, 0);
+    g_assert_cmphex(si.last_status, ==, 0);
+    /* Not known in version 1.0: read as 0. */
+    g_assert_cmpuint(si.tsih, ==, 0);
+    g_assert_cmpuint(si.num_luns, ==, 0);
+    g_assert_cmpuint(si.max_burst_len, ==, 0);
+
+    /* The first command sees the new I_T nexus: UNIT ATTENTION 29h/00h */
+    tur_init(t, &sqe, sid, 1);
+    scsi_exec(t, &sqe, &cqe);
+    check_cqe("first TEST UNIT READY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    g_assert_cmphex(cqe.scsi_status, ==, CHECK_CONDITION);
+    s = sense_of(t, &cqe);
+    g_assert_cmphex(s.key, ==, UNIT_ATTENTION);
+    g_assert_cmphex(s.asc, ==, ASC_POWER_ON_RESET);
+    g_assert_cmphex(s.ascq, ==, 0);
+
+    /* No data: GOOD, no flags, no residual */
+    tur_init(t, &sqe, sid, 1);
+    scsi_exec(t, &sqe, &cqe);
+    check_cqe("TEST UNIT READY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    g_assert_cmphex(cqe.scsi_status, ==, GOOD);
+    g_assert_cmphex(cqe.flags & ~ISCSI_HBA_CQE_PHASE, ==, 0);
+    g_assert_cmpuint(cqe.sense_len, ==, 0);
+    g_assert_cmpuint(cqe.info, ==, 0);
+    g_assert_cmphex(cqe.result, ==, 0);
+
+    logout_ok(t, sid);
+    g_assert_cmphex(session_info(t, sid, &si), ==, ISDSC_INVALID_SESSION_ID);
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+    tur_init(t, &sqe, sid, 1);
+    scsi_exec(t, &sqe, &cqe);
+    check_cqe("SCSI_CMD after LOGOUT", &cqe, ISDSC_INVALID_SESSION_ID,
+              ISCSI_HBA_DETAIL_NO_SESSION);
+    t_quit(t);
+}
+
+static unsigned lun_number(const uint8_t *e)
+{
+    unsigned method = e[0] >> 6;
+    unsigned i;
+
+    for (i = 2; i < 8; i++) {
+        g_assert_cmphex(e[i], ==, 0);
+    }
+    if (method == LUN_ADDR_PERIPHERAL) {
+        g_assert_cmphex(e[0], ==, 0);
+        return e[1];
+    }
+    g_assert_cmpuint(method, ==, LUN_ADDR_FLAT);
+    return (e[0] & 0x3f) << 8 | e[1];
+}
+
+static void test_report_luns(void)
+{
+    const TgtdFixtureTarget *tg;
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint8_t data[4096], canary[64];
+    uint32_t sid, list_len, need, n, i;
+    uint32_t seen = 0;
+    uint64_t buf;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    tg = &fx->target[TGTD_TARGET_MULTI];
+    t = t_start(LT, CT, NULL);
+    sid = login_ok(t, TGTD_TARGET_MULTI);
+    buf = t_alloc(t, sizeof(data), 0xa5);
+
+    report_luns(t, sid, buf, sizeof(data), &cqe);
+    check_cqe("REPORT_LUNS", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qtest_bufread(t->qts, buf, data, sizeof(data));
+    list_len = ldl_be_p(data);
+    need = list_len + 8;
+    n = list_len / 8;
+    g_test_message("REPORT LUNS: LUN LIST LENGTH %u, %u LUNs", list_len, n);
+    g_assert_cmpuint(list_len % 8, ==, 0);
+    g_assert_cmpuint(cqe.result, ==, need);
+    /* tgtd: LUN 0 (its controller) and the target's LUNs 1 .. nluns */
+    g_assert_cmpuint(n, ==, tg->nluns + 1);
+    for (i = 0; i < n; i++) {
+        unsigned lun = lun_number(&data[8 + 8 * i]);
+
+        g_assert_cmpuint(lun, <=, tg->nluns);
+        g_assert_false(seen & (1u << lun));
+        seen |= 1u << lun;
+    }
+    g_assert_cmphex(seen, ==, (1u << (tg->nluns + 1)) - 1);
+    assert_filled(data + need, sizeof(data) - need, 0xa5);
+
+    /* Too small: the size needed, nothing written */
+    qtest_memset(t->qts, buf, 0xa5, sizeof(canary));
+    report_luns(t, sid, buf, 8, &cqe);
+    check_cqe("REPORT_LUNS 8 bytes", &cqe, ISDSC_BUFFER_TOO_SMALL,
+              ISCSI_HBA_DETAIL_BAD_LENGTH);
+    g_assert_cmpuint(cqe.result, ==, need);
+    qtest_bufread(t->qts, buf, canary, sizeof(canary));
+    assert_filled(canary, sizeof(canary), 0xa5);
+    report_luns(t, sid, buf, 0, &cqe);
+    check_cqe("REPORT_LUNS 0 bytes", &cqe, ISDSC_BUFFER_TOO_SMALL,
+              ISCSI_HBA_DETAIL_BAD_LENGTH);
+    g_assert_cmpuint(cqe.result, ==, need);
+
+    /* Every reported LUN, copied unchanged, takes commands */
+    for (i = 0; i < n; i++) {
+        tur_init(t, &sqe, sid, 0);
+        memcpy(sqe.u.scsi.lun, &data[8 + 8 * i], 8);
+        scsi_exec_good(t, &sqe, &cqe);
+    }
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+/*
+ * Login failures and what tgtd answers
+ */
+
+static void test_login_chap(void)
+{
+    static const struct {
+        const char *what;
+        uint8_t auth;
+        bool bad_user;
+        bool bad_secret;
+        uint32_t status;
+    } rows[] = {
+        { "no CHAP", ISCSI_HBA_AUTH_NONE, false, false,
+          ISDSC_AUTHENTICATION_FAILURE },
+        { "wrong secret", ISCSI_HBA_AUTH_CHAP, false, true,
+          ISDSC_AUTHENTICATION_FAILURE },
+        { "wrong user", ISCSI_HBA_AUTH_CHAP, true, false,
+          ISDSC_AUTHENTICATION_FAILURE },
+        { "correct", ISCSI_HBA_AUTH_CHAP, false, false, 0 },
+    };
+    struct iscsi_hba_login_params p;
+    struct iscsi_hba_session_info si;
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint32_t ids[4], sid = 0;
+    size_t i;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    for (i = 0; i < G_N_ELEMENTS(rows); i++) {
+        params_init(&p, target_name(TGTD_TARGET_CHAP));
+        if (rows[i].auth != ISCSI_HBA_AUTH_NONE) {
+            params_chap(&p, rows[i].auth,
+                        rows[i].bad_user ? "nosuchuser" : fx->chap_user,
+                        rows[i].bad_secret ? "wrongsecret12" :
+                        fx->chap_secret);
+        }
+        expect_login(t, rows[i].what, &p, rows[i].status,
+                     ISCSI_HBA_DETAIL_NONE, &sid);
+        g_assert_cmpuint(list_sessions(t, ids, 4), ==, rows[i].status ? 0 : 1);
+    }
+    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
+    g_assert_cmphex(si.flags, ==, 0);
+    tur_init(t, &sqe, sid, 1);
+    scsi_exec_good(t, &sqe, &cqe);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+static void test_login_acl(void)
+{
+    struct iscsi_hba_login_params p;
+    struct iscsi_hba_session_info si;
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint32_t ids[4], sid;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+
+    /* tgtd answers an ACL rejection with 0x0203, not 0x0202 */
+    params_init(&p, target_name(TGTD_TARGET_ACL));
+    expect_login(t, "default initiator name", &p, ISDSC_NOT_FOUND,
+                 ISCSI_HBA_DETAIL_NONE, NULL);
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+
+    g_strlcpy(p.initiator_name, fx->acl_initiator, sizeof(p.initiator_name));
+    expect_login(t, "allowed initiator name", &p, 0, ISCSI_HBA_DETAIL_NONE,
+                 &sid);
+    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmpstr(si.target_name, ==, target_name(TGTD_TARGET_ACL));
+    tur_init(t, &sqe, sid, 1);
+    scsi_exec_good(t, &sqe, &cqe);
+    logout_ok(t, sid);
+
+    /* An empty initiator_name takes the adapter's name */
+    set_initiator_name(t, fx->acl_initiator);
+    params_init(&p, target_name(TGTD_TARGET_ACL));
+    expect_login(t, "adapter name allowed", &p, 0, ISCSI_HBA_DETAIL_NONE,
+                 &sid);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+static void test_login_mutual_chap(void)
+{
+    struct iscsi_hba_login_params p;
+    struct iscsi_hba_session_info si;
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint32_t ids[4], sid;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    params_init(&p, target_name(TGTD_TARGET_MUTUAL));
+    params_chap(&p, ISCSI_HBA_AUTH_MUTUAL_CHAP, fx->mutual_user,
+                fx->mutual_secret);
+    g_strlcpy(p.target_chap_username, fx->mutual_target_user,
+              sizeof(p.target_chap_username));
+
+    expect_login(t, "mutual CHAP before SET_CHAP_SECRET", &p,
+                 ISDSC_INVALID_INITIATOR_CHAP_SECRET, ISCSI_HBA_DETAIL_NONE,
+                 NULL);
+
+    g_assert_cmphex(set_chap_secret(t, "wrongsecret99"), ==, 0);
+    expect_login(t, "target proves another secret", &p,
+                 ISDSC_INVALID_TARGET_CHAP_SECRET, ISCSI_HBA_DETAIL_NONE,
+                 NULL);
+
+    g_assert_cmphex(set_chap_secret(t, fx->mutual_target_secret), ==, 0);
+    g_strlcpy(p.target_chap_username, "eviltarget",
+              sizeof(p.target_chap_username));
+    expect_login(t, "target presents another name", &p,
+                 ISDSC_INVALID_TARGET_CHAP_SECRET, ISCSI_HBA_DETAIL_NONE,
+                 NULL);
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+
+    g_strlcpy(p.target_chap_username, fx->mutual_target_user,
+              sizeof(p.target_chap_username));
+    expect_login(t, "mutual CHAP", &p, 0, ISCSI_HBA_DETAIL_NONE, &sid);
+    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmphex(si.flags, ==, ISCSI_HBA_SESSION_MUTUAL_CHAP);
+    tur_init(t, &sqe, sid, 1);
+    scsi_exec_good(t, &sqe, &cqe);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+/*
+ * A CHAP secret below 12 bytes that the target accepts: an extra tgtd
+ * target with an account whose password is short.
+ */
+#define SHORT_TID               "6"
+#define SHORT_USER              "shortuser"
+#define SHORT_SECRET            "short1"
+#define SHORT_LUN_SIZE          (4 * MiB)
+
+static void short_target_delete(void)
+{
+    tgtd_fixture_tgtadm(fx, NULL, NULL, "--op", "delete", "--force",
+                        "--mode", "target", "--tid", SHORT_TID, NULL);
+    tgtd_fixture_tgtadm(fx, NULL, NULL, "--op", "delete", "--mode",
+                        "account", "--user", SHORT_USER, NULL);
+    unlink(extra_backing);
+    g_clear_pointer(&extra_backing, g_free);
+}
+
+static void test_login_short_chap_secret(void)
+{
+    g_autofree char *name = NULL;
+    g_autoptr(GError) err = NULL;
+    struct iscsi_hba_login_params p;
+    struct iscsi_hba_cqe cqe;
+    uint8_t wr[4096], rd[4096];
+    uint64_t buf;
+    uint32_t sid;
+    int fd;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    g_assert_cmpuint(strlen(SHORT_SECRET), <, 12);
+    g_assert_cmpint(atoi(SHORT_TID), >, TGTD_TARGET__MAX);
+    name = g_strdup_printf("%s:short", fx->iqn_prefix);
+    extra_backing = g_build_filename(fx->dir, "short-lun1.img", NULL);
+    fd = open(extra_backing, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, SHORT_LUN_SIZE), ==, 0);
+    close(fd);
+    g_assert_true(tgtd_fixture_tgtadm(fx, NULL, &err, "--op", "new",
+                                      "--mode", "account", "--user",
+                                      SHORT_USER, "--password",
+                                      SHORT_SECRET, NULL) &&
+                  tgtd_fixture_tgtadm(fx, NULL, &err, "--op", "new",
+                                      "--mode", "target", "--tid",
+                                      SHORT_TID, "--targetname", name,
+                                      NULL) &&
+                  tgtd_fixture_tgtadm(fx, NULL, &err, "--op", "new",
+                                      "--mode", "logicalunit", "--tid",
+                                      SHORT_TID, "--lun", "1",
+                                      "--backing-store", extra_backing,
+                                      "--bstype", "rdwr", NULL) &&
+                  tgtd_fixture_tgtadm(fx, NULL, &err, "--op", "bind",
+                                      "--mode", "target", "--tid",
+                                      SHORT_TID, "--initiator-address",
+                                      "ALL", NULL) &&
+                  tgtd_fixture_tgtadm(fx, NULL, &err, "--op", "bind",
+                                      "--mode", "account", "--tid",
+                                      SHORT_TID, "--user", SHORT_USER,
+                                      NULL));
+    g_assert_no_error(err);
+
+    t = t_start(LT, CT, NULL);
+    params_init(&p, name);
+    params_chap(&p, ISCSI_HBA_AUTH_CHAP, SHORT_USER, SHORT_SECRET);
+    login(t, &p, &sid, &cqe);
+    check_cqe("LOGIN with a short secret", &cqe, ISDSC_SHORT_CHAP_SECRET,
+              ISCSI_HBA_DETAIL_NONE);
+    g_assert_cmpuint(ISCSI_HBA_NT_SEVERITY(cqe.status), ==,
+                     ISCSI_HBA_NT_SEV_WARNING);
+    g_assert_cmphex(sid, !=, 0);
+    g_assert_cmpuint(session_state(t, sid), ==,
+                     ISCSI_HBA_SESSION_STATE_LOGGED_IN);
+
+    /* The session works like any other */
+    lun_setup(t, sid, 1);
+    g_assert_cmpuint(t->blocks * t->bs, ==, SHORT_LUN_SIZE);
+    fill_pattern(wr, sizeof(wr), g_test_rand_int());
+    buf = t_alloc(t, sizeof(wr), 0);
+    qtest_bufwrite(t->qts, buf, wr, sizeof(wr));
+    rw_simple(t, sid, WRITE_10, 8, buf, sizeof(wr));
+    qtest_memset(t->qts, buf, 0, sizeof(wr));
+    rw_simple(t, sid, READ_10, 8, buf, sizeof(rd));
+    qtest_bufread(t->qts, buf, rd, sizeof(rd));
+    g_assert_true(memcmp(wr, rd, sizeof(wr)) == 0);
+    logout_ok(t, sid);
+    t_quit(t);
+    short_target_delete();
+}
+
+static void test_login_errors(void)
+{
+    struct iscsi_hba_login_params p;
+    uint32_t ids[4];
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+
+    /* tgtd: unknown target name, 0x0203 */
+    {
+        g_autofree char *name = g_strdup_printf("%s:nosuchtarget",
+                                                fx->iqn_prefix);
+
+        params_init(&p, name);
+        expect_login(t, "unknown target", &p, ISDSC_NOT_FOUND,
+                     ISCSI_HBA_DETAIL_NONE, NULL);
+    }
+
+    /* Nothing listens: connection refused */
+    params_init(&p, target_name(TGTD_TARGET_PLAIN));
+    p.portal_port = closed_port();
+    expect_login(t, "closed port", &p, ISDSC_CONNECTION_FAILED,
+                 ISCSI_HBA_DETAIL_NONE, NULL);
+
+    /* A name that does not resolve */
+    params_init(&p, target_name(TGTD_TARGET_PLAIN));
+    g_strlcpy(p.portal_host, "no-such-host.invalid", sizeof(p.portal_host));
+    expect_login(t, "unresolvable host", &p, ISDSC_DNS_NAME_UNRESOLVED,
+                 ISCSI_HBA_DETAIL_NONE, NULL);
+
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+    t_quit(t);
+}
+
+static void test_login_bad_names(void)
+{
+    static const char *const bad_targets[] = {
+        "", "iqn.bad", "target", "iqn.2026-11.org.qemu.test:has space",
+        "eui.0123", "naa.xyz",
+    };
+    struct iscsi_hba_login_params p;
+    uint32_t ids[4];
+    size_t i;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    for (i = 0; i < G_N_ELEMENTS(bad_targets); i++) {
+        params_init(&p, bad_targets[i]);
+        expect_login(t, bad_targets[i], &p, ISDSC_INVALID_ISCSI_NAME,
+                     ISCSI_HBA_DETAIL_BAD_NAME, NULL);
+    }
+    params_init(&p, target_name(TGTD_TARGET_PLAIN));
+    g_strlcpy(p.initiator_name, "not an iscsi name",
+              sizeof(p.initiator_name));
+    expect_login(t, "bad initiator name", &p, ISDSC_INVALID_ISCSI_NAME,
+                 ISCSI_HBA_DETAIL_BAD_NAME, NULL);
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+    t_quit(t);
+}
+
+static void test_login_twice(void)
+{
+    struct iscsi_hba_login_params p;
+    uint32_t ids[4], sid, sid2;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    sid = login_ok(t, TGTD_TARGET_PLAIN);
+    params_init(&p, target_name(TGTD_TARGET_PLAIN));
+    expect_login(t, "second LOGIN", &p, ISDSC_TARGET_ALREADY_LOGGED_IN,
+                 ISCSI_HBA_DETAIL_NONE, NULL);
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 1);
+    g_assert_cmphex(ids[0], ==, sid);
+
+    /* After the LOGOUT the target is free again, under a new id */
+    logout_ok(t, sid);
+    sid2 = login_ok(t, TGTD_TARGET_PLAIN);
+    g_assert_cmphex(sid2, !=, sid);
+    logout_ok(t, sid2);
+    t_quit(t);
+}
+
+static void test_login_too_many(void)
+{
+    struct iscsi_hba_login_params p;
+    uint32_t ids[4], s1, s2, s3;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, "max-sessions=2");
+    g_assert_cmpuint(qihba_readl(t->h, ISCSI_HBA_REG_MAX_SESSIONS), ==, 2);
+    s1 = login_ok(t, TGTD_TARGET_PLAIN);
+    s2 = login_ok(t, TGTD_TARGET_MULTI);
+    params_init(&p, target_name(TGTD_TARGET_CHAP));
+    params_chap(&p, ISCSI_HBA_AUTH_CHAP, fx->chap_user, fx->chap_secret);
+    expect_login(t, "third LOGIN", &p, ISDSC_TOO_MANY_SESSIONS,
+                 ISCSI_HBA_DETAIL_NONE, NULL);
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 2);
+    g_assert_true(list_has(ids, 2, s1) && list_has(ids, 2, s2));
+
+    logout_ok(t, s1);
+    expect_login(t, "LOGIN after a LOGOUT", &p, 0, ISCSI_HBA_DETAIL_NONE,
+                 &s3);
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 2);
+    g_assert_true(list_has(ids, 2, s2) && list_has(ids, 2, s3));
+    logout_ok(t, s2);
+    logout_ok(t, s3);
+    t_quit(t);
+}
+
+static void expect_invalid_session(T *t, uint32_t sid)
+{
+    struct iscsi_hba_session_info si;
+    struct iscsi_hba_sqe sqe;
+
+    g_test_message("session id 0x%08x", sid);
+    expect_no_connection_io(t, sid, ISDSC_INVALID_SESSION_ID,
+                            ISCSI_HBA_DETAIL_NO_SESSION);
+    qihba_sqe_init(&sqe, ISCSI_HBA_ADM_LOGOUT);
+    sqe.hdr.session_id = sid;
+    admin_expect(t, "LOGOUT", &sqe, ISDSC_INVALID_SESSION_ID,
+                 ISCSI_HBA_DETAIL_NO_SESSION, NULL);
+    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_SESSION_INFO, t->scratch,
+                     sizeof(si));
+    sqe.hdr.session_id = sid;
+    admin_expect(t, "SESSION_INFO", &sqe, ISDSC_INVALID_SESSION_ID,
+                 ISCSI_HBA_DETAIL_NO_SESSION, NULL);
+}
+
+static void test_session_invalid_id(void)
+{
+    uint32_t old, sid;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    expect_invalid_session(t, BOGUS_SESSION_ID);
+
+    /* An id that ended stays invalid while a new session has its slot */
+    old = login_ok(t, TGTD_TARGET_PLAIN);
+    logout_ok(t, old);
+    sid = login_ok(t, TGTD_TARGET_PLAIN);
+    g_assert_cmphex(sid, !=, old);
+    expect_invalid_session(t, old);
+    g_assert_cmpuint(session_state(t, sid), ==,
+                     ISCSI_HBA_SESSION_STATE_LOGGED_IN);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+/*
+ * A target that does not answer
+ */
+
+static void test_login_frozen(void)
+{
+    struct iscsi_hba_login_params p;
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint32_t ids[4], sid;
+    uint16_t cid;
+    gint64 t0, q0;
+    double qmp_s, login_s;
+    QDict *rsp;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    /* login-timeout below command-timeout, as the spec recommends */
+    t = t_start(LT, 2 * LT, NULL);
+    tgtd_fixture_freeze(fx);
+    params_init(&p, target_name(TGTD_TARGET_PLAIN));
+    cid = login_start(t, &p);
+    t0 = g_get_monotonic_time();
+
+    /* The main loop is not blocked by the pending login */
+    q0 = g_get_monotonic_time();
+    rsp = qtest_qmp(t->qts, "{'execute': 'query-status'}");
+    qmp_s = elapsed_s(q0);
+    g_assert_true(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_test_message("query-status during the login: %.3f s", qmp_s);
+    g_assert_cmpfloat(qmp_s, <, 1.0);
+
+    /* The session exists, logging in, and takes no commands yet */
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 1);
+    sid = ids[0];
+    g_assert_cmpuint(session_state(t, sid), ==,
+                     ISCSI_HBA_SESSION_STATE_LOGGING_IN);
+    expect_no_connection_io(t, sid, ISDSC_NO_CONNECTION_AVAILABLE,
+                            ISCSI_HBA_DETAIL_CONNECTION_LOST);
+    qihba_sqe_init(&sqe, ISCSI_HBA_ADM_LOGOUT);
+    sqe.hdr.session_id = sid;
+    admin_expect(t, "LOGOUT while logging in", &sqe, ISDSC_SESSION_BUSY,
+                 ISCSI_HBA_DETAIL_NONE, NULL);
+    expect_login(t, "second LOGIN while logging in", &p,
+                 ISDSC_TARGET_ALREADY_LOGGED_IN, ISCSI_HBA_DETAIL_NONE, NULL);
+
+    t_wait(t, ISCSI_HBA_ADMIN_QID, cid, (t->lt + LATE_S + 3) * 1000, &cqe,
+           NULL);
+    login_s = elapsed_s(t0);
+    g_test_message("LOGIN to a frozen target failed after %.2f s "
+                   "(login-timeout %d s)", login_s, t->lt);
+    check_cqe("LOGIN to a frozen target", &cqe, ISDSC_CONNECTION_FAILED,
+              ISCSI_HBA_DETAIL_TIMEOUT);
+    g_assert_cmphex(cqe.result, ==, 0);
+    g_assert_cmpfloat(login_s, >=, t->lt - 1);
+    g_assert_cmpfloat(login_s, <=, t->lt + LATE_S + SLACK_MS / 1000.0);
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+    tgtd_fixture_thaw(fx);
+
+    /* The target answers again: a new login works */
+    sid = login_ok(t, TGTD_TARGET_PLAIN);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+static void test_scsi_timeout(void)
+{
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint64_t buf;
+    uint32_t sid;
+    uint16_t cid;
+    gint64 t0;
+    double s;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(2, 3, NULL);
+    sid = open_plain(t);
+    buf = t_alloc(t, t->bs, 0);
+
+    tgtd_fixture_freeze(fx);
+    rw_init(t, &sqe, sid, 1, READ_10, 0, 1);
+    scsi_add_sg(&sqe, buf, t->bs);
+    cid = t_submit(t, IO_QID, &sqe);
+    t0 = g_get_monotonic_time();
+    t_wait(t, IO_QID, cid, (t->ct + LATE_S + 3) * 1000, &cqe, NULL);
+    s = elapsed_s(t0);
+    g_test_message("READ on a frozen target failed after %.2f s "
+                   "(command-timeout %d s)", s, t->ct);
+    check_cqe("READ on a frozen target", &cqe, ISDSC_SCSI_REQUEST_FAILED,
+              ISCSI_HBA_DETAIL_TIMEOUT);
+    g_assert_cmpfloat(s, >=, t->ct - 1);
+    g_assert_cmpfloat(s, <=, t->ct + LATE_S + SLACK_MS / 1000.0);
+    /* The session stays logged in and the device forgot the command */
+    g_assert_cmpuint(session_state(t, sid), ==,
+                     ISCSI_HBA_SESSION_STATE_LOGGED_IN);
+    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, IO_QID, cid);
+    t_cmd(t, IO_QID, &sqe, ADMIN_WAIT_MS, &cqe);
+    check_cqe("ABORT_TASK of a timed-out command", &cqe, 0,
+              ISCSI_HBA_DETAIL_NONE);
+    g_assert_cmpuint(cqe.result, ==, TMF_RSP_NO_TASK);
+    tgtd_fixture_thaw(fx);
+
+    rw_simple(t, sid, READ_10, 0, buf, t->bs);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+/*
+ * Connection loss and reconnection
+ */
+
+static void login_retaining(T *t, uint16_t time2retain, uint32_t *sid)
+{
+    struct iscsi_hba_login_params p;
+
+    params_init(&p, target_name(TGTD_TARGET_PLAIN));
+    p.time2wait = 1;
+    p.time2retain = time2retain;
+    expect_login(t, "LOGIN", &p, 0, ISCSI_HBA_DETAIL_NONE, sid);
+}
+
+static void test_session_recovered(void)
+{
+    g_autoptr(GError) err = NULL;
+    struct iscsi_hba_session_info si;
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint8_t wr[4096], rd[4096];
+    uint64_t buf, lba = 12288;
+    uint32_t sid;
+    uint16_t aer;
+    gint64 t0;
+    Sense s;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(2, CT, NULL);
+    aer = post_aer(t);
+    login_retaining(t, 60, &sid);
+    lun_setup(t, sid, 1);
+    buf = t_alloc(t, sizeof(wr), 0);
+    fill_pattern(wr, sizeof(wr), g_test_rand_int());
+    qtest_bufwrite(t->qts, buf, wr, sizeof(wr));
+    rw_simple(t, sid, WRITE_10, lba, buf, sizeof(wr));
+
+    g_assert_true(tgtd_fixture_kill(fx));
+    t0 = g_get_monotonic_time();
+    expect_event(t, aer, 3000, ISCSI_HBA_EVENT_SESSION_LOST, sid,
+                 ISDSC_CONNECTION_FAILED);
+    g_test_message("EVENT_SESSION_LOST after %.2f s", elapsed_s(t0));
+    aer = post_aer(t);
+    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_RECONNECTING);
+    g_assert_cmphex(si.last_status, ==, ISDSC_CONNECTION_FAILED);
+    g_assert_cmpuint(si.reconnects, ==, 0);
+    expect_no_connection_io(t, sid, ISDSC_NO_CONNECTION_AVAILABLE,
+                            ISCSI_HBA_DETAIL_CONNECTION_LOST);
+
+    /* Let a reconnection attempt or two fail, then bring tgtd back */
+    g_usleep(1500 * 1000);
+    g_assert_cmpuint(session_state(t, sid), ==,
+                     ISCSI_HBA_SESSION_STATE_RECONNECTING);
+    g_assert_true(tgtd_fixture_restart(fx, &err));
+    g_assert_no_error(err);
+    t0 = g_get_monotonic_time();
+    expect_event(t, aer, (1 + t->lt + LATE_S) * 1000 + SLACK_MS,
+                 ISCSI_HBA_EVENT_SESSION_RECOVERED, sid, 0);
+    g_test_message("EVENT_SESSION_RECOVERED %.2f s after the restart",
+                   elapsed_s(t0));
+    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
+    g_assert_cmpuint(si.reconnects, ==, 1);
+    g_assert_cmphex(si.last_status, ==, ISDSC_CONNECTION_FAILED);
+
+    /* A new nexus: UNIT ATTENTION first, then the data is still there */
+    tur_init(t, &sqe, sid, 1);
+    scsi_exec(t, &sqe, &cqe);
+    check_cqe("first command after the reconnection", &cqe, 0,
+              ISCSI_HBA_DETAIL_NONE);
+    g_assert_cmphex(cqe.scsi_status, ==, CHECK_CONDITION);
+    s = sense_of(t, &cqe);
+    g_assert_cmphex(s.key, ==, UNIT_ATTENTION);
+    g_assert_cmphex(s.asc, ==, ASC_POWER_ON_RESET);
+    qtest_memset(t->qts, buf, 0, sizeof(rd));
+    rw_simple(t, sid, READ_10, lba, buf, sizeof(rd));
+    qtest_bufread(t->qts, buf, rd, sizeof(rd));
+    g_assert_true(memcmp(wr, rd, sizeof(wr)) == 0);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+/*
+ * A READ is at the target when the target process dies.  The spec says
+ * two things here: "ISDSC from real conditions" (target dies
+ * mid-session: ISDSC_SCSI_REQUEST_FAILED / ABORTED, as the ABORTED detail
+ * and the status table also say), and "Commands in flight" (the target
+ * closes or resets the connection: ISDSC_CONNECTION_FAILED /
+ * CONNECTION_LOST).  The first is asserted; the second is reported as a
+ * skip until the specification settles it.
+ */
+static void test_session_in_flight_lost(void)
+{
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint64_t buf;
+    uint32_t sid;
+    uint16_t cid;
+    gint64 t0;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(2, CT, NULL);
+    login_retaining(t, 60, &sid);
+    lun_setup(t, sid, 1);
+    buf = t_alloc(t, 64 * KiB, 0);
+
+    tgtd_fixture_freeze(fx);
+    rw_init(t, &sqe, sid, 1, READ_10, 0, 64 * KiB / t->bs);
+    scsi_add_sg(&sqe, buf, 64 * KiB);
+    cid = t_submit(t, IO_QID, &sqe);
+    qihba_settle(t->h);
+    /*
+     * SIGKILL without the SIGCONT of tgtd_fixture_kill(), so that tgtd
+     * never gets to answer the READ; then let the fixture reap it.
+     */
+    g_assert_cmpint(kill(fx->pid, SIGKILL), ==, 0);
+    tgtd_fixture_kill(fx);
+    g_assert_false(tgtd_fixture_is_running(fx));
+    t0 = g_get_monotonic_time();
+    t_wait(t, IO_QID, cid, scsi_wait_ms(t), &cqe, NULL);
+    g_test_message("READ in flight when the target died: 0x%08x %s "
+                   "detail %u after %.2f s", cqe.status, isdsc(cqe.status),
+                   cqe.detail, elapsed_s(t0));
+    /* The session survives the loss (reconnecting, or back already) */
+    session_state(t, sid);
+    fixture_restore();
+    t_quit(t);
+
+    check_cqe("READ in flight", &cqe, ISDSC_CONNECTION_FAILED,
+              ISCSI_HBA_DETAIL_CONNECTION_LOST);
+}
+
+static void test_session_failed(void)
+{
+    struct iscsi_hba_session_info si;
+    struct iscsi_hba_cqe cqe;
+    uint32_t ids[4], sid, sid2;
+    uint16_t aer;
+    gint64 t0;
+    double s;
+    const uint16_t time2retain = 3;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(2, CT, NULL);
+    aer = post_aer(t);
+    login_retaining(t, time2retain, &sid);
+
+    g_assert_true(tgtd_fixture_kill(fx));
+    t0 = g_get_monotonic_time();
+    expect_event(t, aer, 3000, ISCSI_HBA_EVENT_SESSION_LOST, sid,
+                 ISDSC_CONNECTION_FAILED);
+    aer = post_aer(t);
+    /* Nothing listens any more: every attempt is refused */
+    expect_event(t, aer, (time2retain + t->lt + LATE_S) * 1000 + SLACK_MS,
+                 ISCSI_HBA_EVENT_SESSION_FAILED, sid,
+                 ISDSC_CONNECTION_FAILED);
+    s = elapsed_s(t0);
+    g_test_message("EVENT_SESSION_FAILED %.2f s after the loss "
+                   "(time2retain %u s)", s, time2retain);
+    g_assert_cmpfloat(s, >=, time2retain - 1);
+    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_FAILED);
+    g_assert_cmphex(si.last_status, ==, ISDSC_CONNECTION_FAILED);
+    g_assert_cmpuint(si.reconnects, ==, 0);
+    expect_no_connection_io(t, sid, ISDSC_NO_CONNECTION_AVAILABLE,
+                            ISCSI_HBA_DETAIL_CONNECTION_LOST);
+
+    /*
+     * The target is back, but a failed session makes no more attempts;
+     * it does not block a new LOGIN to the same target.
+     */
+    aer = post_aer(t);
+    fixture_restore();
+    sid2 = login_ok(t, TGTD_TARGET_PLAIN);
+    g_assert_cmphex(sid2, !=, sid);
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 2);
+    g_assert_false(t_poll(t, ISCSI_HBA_ADMIN_QID, aer, 2500, &cqe, NULL));
+    g_assert_cmpuint(session_state(t, sid), ==,
+                     ISCSI_HBA_SESSION_STATE_FAILED);
+
+    /* LOGOUT ends a failed session at once */
+    logout_ok(t, sid);
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 1);
+    g_assert_cmphex(ids[0], ==, sid2);
+    logout_ok(t, sid2);
+    t_quit(t);
+}
+
+/*
+ * Data path
+ */
+
+static void test_data_write_read(void)
+{
+    static const struct {
+        uint8_t wr, rd;
+        uint64_t lba;
+        uint32_t len;
+    } rows[] = {
+        { WRITE_10, READ_10, 2048, 512 },
+        { WRITE_10, READ_10, 2100, 64 * KiB },
+        { WRITE_16, READ_16, 2300, 4 * KiB },
+        { WRITE_16, READ_16, 2400, 128 * KiB },
+    };
+    uint32_t seed = g_test_rand_int();
+    uint32_t sid;
+    size_t i;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    sid = open_plain(t);
+    for (i = 0; i < G_N_ELEMENTS(rows); i++) {
+        g_autofree uint8_t *wr = g_malloc(rows[i].len);
+        g_autofree uint8_t *rd = g_malloc(rows[i].len);
+        uint64_t buf = t_alloc(t, rows[i].len, 0);
+
+        fill_pattern(wr, rows[i].len, seed + i);
+        qtest_bufwrite(t->qts, buf, wr, rows[i].len);
+        rw_simple(t, sid, rows[i].wr, rows[i].lba, buf, rows[i].len);
+        qtest_memset(t->qts, buf, 0, rows[i].len);
+        rw_simple(t, sid, rows[i].rd, rows[i].lba, buf, rows[i].len);
+        qtest_bufread(t->qts, buf, rd, rows[i].len);
+        g_assert_true(memcmp(wr, rd, rows[i].len) == 0);
+        guest_free(&t->h->alloc, buf);
+    }
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+/*
+ * Data elements carved out of one guest area with gaps between them,
+ * at odd offsets; the gaps are checked to stay untouched.
+ */
+#define SG_GAP          37
+#define SG_CANARY       0x5a
+
+typedef struct SgLayout {
+    uint64_t area;
+    size_t area_len;
+    unsigned n;
+    uint64_t addr[16];
+    uint32_t len[16];
+    uint32_t total;
+} SgLayout;
+
+static void sg_layout(T *t, SgLayout *l, const uint32_t *lens, unsigned n)
+{
+    uint64_t off = 3;
+    unsigned i;
+
+    memset(l, 0, sizeof(*l));
+    g_assert_cmpuint(n, <=, G_N_ELEMENTS(l->addr));
+    for (i = 0; i < n; i++) {
+        l->area_len += lens[i] + SG_GAP;
+    }
+    l->area_len += 3;
+    l->area = t_alloc(t, l->area_len, SG_CANARY);
+    l->n = n;
+    for (i = 0; i < n; i++) {
+        l->addr[i] = l->area + off;
+        l->len[i] = lens[i];
+        l->total += lens[i];
+        off += lens[i] + SG_GAP;
+    }
+}
+
+static void sg_write(T *t, SgLayout *l, const uint8_t *data)
+{
+    unsigned i;
+
+    for (i = 0; i < l->n; i++) {
+        qtest_bufwrite(t->qts, l->addr[i], data, l->len[i]);
+        data += l->len[i];
+    }
+}
+
+/* Read the elements back to @data; check that the gaps kept the canary. */
+static void sg_read(T *t, SgLayout *l, uint8_t *data)
+{
+    g_autofree uint8_t *area = g_malloc(l->area_len);
+    size_t pos = 0;
+    unsigned i;
+
+    qtest_bufread(t->qts, l->area, area, l->area_len);
+    for (i = 0; i < l->n; i++) {
+        size_t off = l->addr[i] - l->area;
+
+        assert_filled(area + pos, off - pos, SG_CANARY);
+        memcpy(data, area + off, l->len[i]);
+        data += l->len[i];
+        pos = off + l->len[i];
+    }
+    assert_filled(area + pos, l->area_len - pos, SG_CANARY);
+}
+
+static void sg_reset(T *t, SgLayout *l)
+{
+    qtest_memset(t->qts, l->area, SG_CANARY, l->area_len);
+}
+
+static void test_data_inline_sg(void)
+{
+    static const uint32_t lens[ISCSI_HBA_INLINE_SG] = {
+        1000, 2000, 5000, 192,
+    };
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint8_t wr[8192], rd[8192];
+    const uint64_t lba = 4096;
+    uint64_t flat;
+    uint32_t sid;
+    SgLayout l;
+    unsigned i;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    sid = open_plain(t);
+    sg_layout(t, &l, lens, ISCSI_HBA_INLINE_SG);
+    g_assert_cmpuint(l.total, ==, sizeof(wr));
+    fill_pattern(wr, sizeof(wr), g_test_rand_int());
+
+    /* Write through 4 inline elements, read back through one */
+    sg_write(t, &l, wr);
+    rw_init(t, &sqe, sid, 1, WRITE_10, lba, l.total / t->bs);
+    for (i = 0; i < l.n; i++) {
+        scsi_add_sg(&sqe, l.addr[i], l.len[i]);
+    }
+    scsi_exec_good(t, &sqe, &cqe);
+    flat = t_alloc(t, sizeof(rd), 0);
+    rw_simple(t, sid, READ_10, lba, flat, sizeof(rd));
+    qtest_bufread(t->qts, flat, rd, sizeof(rd));
+    g_assert_true(memcmp(wr, rd, sizeof(wr)) == 0);
+
+    /* Read through 4 inline elements */
+    sg_reset(t, &l);
+    rw_init(t, &sqe, sid, 1, READ_10, lba, l.total / t->bs);
+    for (i = 0; i < l.n; i++) {
+        scsi_add_sg(&sqe, l.addr[i], l.len[i]);
+    }
+    scsi_exec_good(t, &sqe, &cqe);
+    g_assert_false(cqe.flags & ISCSI_HBA_CQE_RESID_UNDER);
+    sg_read(t, &l, rd);
+    g_assert_true(memcmp(wr, rd, sizeof(wr)) == 0);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+/*
+ * An SG list of @segs segments; segment k holds seg_elems[k] data
+ * elements of @l and, but for the last, a CHAIN element to the next.
+ */
+static void sg_list_build(T *t, struct iscsi_hba_sqe *sqe, SgLayout *l,
+                          const unsigned *seg_elems, unsigned segs)
+{
+    uint64_t seg_addr[8];
+    uint32_t seg_len[8];
+    unsigned k, j, e = 0;
+
+    g_assert_cmpuint(segs, <=, G_N_ELEMENTS(seg_addr));
+    for (k = 0; k < segs; k++) {
+        seg_len[k] = (seg_elems[k] + (k + 1 < segs)) *
+                     sizeof(struct iscsi_hba_sg);
+        seg_addr[k] = t_alloc(t, seg_len[k], 0xff);
+    }
+    for (k = 0; k < segs; k++) {
+        uint64_t at = seg_addr[k];
+
+        for (j = 0; j < seg_elems[k]; j++, e++) {
+            struct iscsi_hba_sg sg = {
+                .addr = l->addr[e], .len = l->len[e],
+            };
+
+            qtest_bufwrite(t->qts, at, &sg, sizeof(sg));
+            at += sizeof(sg);
+        }
+        if (k + 1 < segs) {
+            struct iscsi_hba_sg chain = {
+                .addr = seg_addr[k + 1], .len = seg_len[k + 1],
+                .flags = ISCSI_HBA_SG_CHAIN,
+            };
+
+            qtest_bufwrite(t->qts, at, &chain, sizeof(chain));
+        }
+    }
+    g_assert_cmpuint(e, ==, l->n);
+    sqe->hdr.flags |= ISCSI_HBA_SCSI_SG_LIST;
+    sqe->u.scsi.sg_count = l->n;
+    sqe->u.scsi.sg[0].addr = seg_addr[0];
+    sqe->u.scsi.sg[0].len = seg_len[0];
+}
+
+static void test_data_chained_sg(void)
+{
+    static const uint32_t lens[] = {
+        700, 1300, 2048, 333, 3000, 1811, 3096,
+    };
+    static const unsigned segs[] = { 2, 3, 2 };
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint8_t wr[12288], rd[12288];
+    const uint64_t lba = 6144;
+    uint64_t flat;
+    uint32_t sid;
+    SgLayout l;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    sid = open_plain(t);
+    sg_layout(t, &l, lens, G_N_ELEMENTS(lens));
+    g_assert_cmpuint(l.total, ==, sizeof(wr));
+    fill_pattern(wr, sizeof(wr), g_test_rand_int());
+
+    sg_write(t, &l, wr);
+    rw_init(t, &sqe, sid, 1, WRITE_16, lba, l.total / t->bs);
+    sg_list_build(t, &sqe, &l, segs, G_N_ELEMENTS(segs));
+    scsi_exec_good(t, &sqe, &cqe);
+    flat = t_alloc(t, sizeof(rd), 0);
+    rw_simple(t, sid, READ_16, lba, flat, sizeof(rd));
+    qtest_bufread(t->qts, flat, rd, sizeof(rd));
+    g_assert_true(memcmp(wr, rd, sizeof(wr)) == 0);
+
+    sg_reset(t, &l);
+    rw_init(t, &sqe, sid, 1, READ_16, lba, l.total / t->bs);
+    sg_list_build(t, &sqe, &l, segs, G_N_ELEMENTS(segs));
+    scsi_exec_good(t, &sqe, &cqe);
+    sg_read(t, &l, rd);
+    g_assert_true(memcmp(wr, rd, sizeof(wr)) == 0);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+static void test_data_max_transfer(void)
+{
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    g_autofree uint8_t *wr = NULL;
+    g_autofree uint8_t *rd = NULL;
+    const uint64_t lba = 8192;
+    uint32_t max, sid;
+    uint64_t buf, half;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    max = qihba_readl(t->h, ISCSI_HBA_REG_MAX_TRANSFER);
+    g_assert_cmpuint(max, ==, 1 * MiB);
+    sid = open_plain(t);
+    wr = g_malloc(max);
+    rd = g_malloc(max);
+    fill_pattern(wr, max, g_test_rand_int());
+    buf = t_alloc(t, max, 0);
+    qtest_bufwrite(t->qts, buf, wr, max);
+    rw_simple(t, sid, WRITE_10, lba, buf, max);
+
+    /* Back into two elements that split the data at an odd offset */
+    half = max / 2 + 1;
+    qtest_memset(t->qts, buf, 0, max);
+    rw_init(t, &sqe, sid, 1, READ_10, lba, max / t->bs);
+    scsi_add_sg(&sqe, buf, half);
+    scsi_add_sg(&sqe, buf + half, max - half);
+    scsi_exec_good(t, &sqe, &cqe);
+    g_assert_false(cqe.flags & ISCSI_HBA_CQE_RESID_UNDER);
+    qtest_bufread(t->qts, buf, rd, max);
+    g_assert_true(memcmp(wr, rd, max) == 0);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+static void test_scsi_check_condition(void)
+{
+    static const uint8_t sense_lens[] = { ISCSI_HBA_MAX_SENSE_LEN, 8, 0 };
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint8_t sense[ISCSI_HBA_MAX_SENSE_LEN];
+    uint8_t full[ISCSI_HBA_MAX_SENSE_LEN];
+    uint8_t full_len = 0;
+    uint64_t buf;
+    uint32_t sid;
+    size_t i;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    sid = open_plain(t);
+    buf = t_alloc(t, 4 * t->bs, 0);
+
+    for (i = 0; i < G_N_ELEMENTS(sense_lens); i++) {
+        uint8_t n = sense_lens[i];
+
+        qtest_memset(t->qts, t->sense, 0xcc, ISCSI_HBA_MAX_SENSE_LEN);
+        rw_init(t, &sqe, sid, 1, READ_16, t->blocks + 16, 4);
+        scsi_add_sg(&sqe, buf, 4 * t->bs);
+        sqe.u.scsi.sense_len = n;
+        scsi_exec(t, &sqe, &cqe);
+        g_test_message("READ beyond the end, sense_len %u: status 0x%x "
+                       "scsi_status 0x%x flags 0x%x sense_len %u info %u",
+                       n, cqe.status, cqe.scsi_status, cqe.flags,
+                       cqe.sense_len, cqe.info);
+        check_cqe("READ beyond the end", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+        g_assert_cmphex(cqe.scsi_status, ==, CHECK_CONDITION);
+        g_assert_cmphex(cqe.result, ==, 0);
+        /* Nothing was transferred */
+        g_assert_true(cqe.flags & ISCSI_HBA_CQE_RESID_UNDER);
+        g_assert_false(cqe.flags & ISCSI_HBA_CQE_RESID_OVER);
+        g_assert_cmpuint(cqe.info, ==, 4 * t->bs);
+
+        qtest_bufread(t->qts, t->sense, sense, sizeof(sense));
+        if (n == 0) {
+            g_assert_false(cqe.flags & ISCSI_HBA_CQE_SENSE_VALID);
+            g_assert_cmpuint(cqe.sense_len, ==, 0);
+            assert_filled(sense, sizeof(sense), 0xcc);
+            continue;
+        }
+        g_assert_true(cqe.flags & ISCSI_HBA_CQE_SENSE_VALID);
+        if (n == ISCSI_HBA_MAX_SENSE_LEN) {
+            Sense s = sense_of(t, &cqe);
+
+            g_assert_cmphex(s.key, ==, ILLEGAL_REQUEST);
+            g_assert_cmphex(s.asc, ==, ASC_LBA_OUT_OF_RANGE);
+            full_len = cqe.sense_len;
+            g_assert_cmpuint(full_len, >, 8);
+            memcpy(full, sense, full_len);
+        } else {
+            /* A smaller buffer gets the first bytes of the same sense */
+            g_assert_cmpuint(full_len, >, n);
+            g_assert_cmpuint(cqe.sense_len, ==, n);
+            g_assert_true(memcmp(sense, full, n) == 0);
+        }
+        assert_filled(sense + cqe.sense_len,
+                      sizeof(sense) - cqe.sense_len, 0xcc);
+    }
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+static void test_scsi_inquiry_residual(void)
+{
+    static const uint8_t cdb[6] = { INQUIRY, 0, 0, 0, 255, 0 };
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint8_t data[255], l[8];
+    uint32_t sid, got;
+    uint64_t buf;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    sid = open_plain(t);
+    buf = t_alloc(t, sizeof(data), 0xee);
+    lun_set(l, 1);
+    scsi_init(t, &sqe, sid, l, ISCSI_HBA_SCSI_DIR_READ, cdb, sizeof(cdb),
+              sizeof(data));
+    scsi_add_sg(&sqe, buf, sizeof(data));
+    scsi_exec_good(t, &sqe, &cqe);
+    qtest_bufread(t->qts, buf, data, sizeof(data));
+    got = data[4] + 5;
+    g_test_message("INQUIRY: %u of %zu bytes, flags 0x%x info %u", got,
+                   sizeof(data), cqe.flags, cqe.info);
+    g_assert_cmpuint(got, <, sizeof(data));
+    g_assert_true(cqe.flags & ISCSI_HBA_CQE_RESID_UNDER);
+    g_assert_false(cqe.flags & ISCSI_HBA_CQE_RESID_OVER);
+    g_assert_cmpuint(cqe.info, ==, sizeof(data) - got);
+    /* Bytes beyond the transferred ones are left as they were */
+    assert_filled(data + got, sizeof(data) - got, 0xee);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+/*
+ * Task management
+ */
+
+static void test_tmf_abort_idle(void)
+{
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint64_t buf;
+    uint32_t sid;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    sid = open_plain(t);
+    buf = t_alloc(t, t->bs, 0);
+
+    /* Never submitted */
+    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, IO_QID, 0xfff0);
+    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(t), &cqe);
+    check_cqe("ABORT_TASK of an unknown cid", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    g_assert_cmpuint(cqe.result, ==, TMF_RSP_NO_TASK);
+
+    /* Completed already */
+    rw_init(t, &sqe, sid, 1, READ_10, 0, 1);
+    scsi_add_sg(&sqe, buf, t->bs);
+    scsi_exec_good(t, &sqe, &cqe);
+    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, IO_QID, cqe.cid);
+    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(t), &cqe);
+    check_cqe("ABORT_TASK of a completed command", &cqe, 0,
+              ISCSI_HBA_DETAIL_NONE);
+    g_assert_cmpuint(cqe.result, ==, TMF_RSP_NO_TASK);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+static void test_tmf_abort_in_flight(void)
+{
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe rd, tmf;
+    uint64_t buf, rd_seq, tmf_seq;
+    uint32_t sid;
+    uint16_t rd_cid, tmf_cid;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    sid = open_plain(t);
+    buf = t_alloc(t, 64 * KiB, 0);
+
+    /* The READ waits at the frozen target when the ABORT TASK is sent */
+    tgtd_fixture_freeze(fx);
+    rw_init(t, &sqe, sid, 1, READ_10, 0, 64 * KiB / t->bs);
+    scsi_add_sg(&sqe, buf, 64 * KiB);
+    rd_cid = t_submit(t, IO_QID, &sqe);
+    qihba_settle(t->h);
+    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, IO_QID, rd_cid);
+    tmf_cid = t_submit(t, IO_QID, &sqe);
+    qihba_settle(t->h);
+    tgtd_fixture_thaw(fx);
+
+    t_wait(t, IO_QID, tmf_cid, scsi_wait_ms(t), &tmf, &tmf_seq);
+    t_wait(t, IO_QID, rd_cid, scsi_wait_ms(t), &rd, &rd_seq);
+    g_test_message("ABORT_TASK: status 0x%x result %" PRIu64 "; READ: "
+                   "status 0x%x detail %u scsi_status 0x%x",
+                   tmf.status, tmf.result, rd.status, rd.detail,
+                   rd.scsi_status);
+    check_cqe("ABORT_TASK", &tmf, 0, ISCSI_HBA_DETAIL_NONE);
+    if (tmf.result == TMF_RSP_COMPLETE) {
+        /* The victim completes ABORTED, before the TASK_MGMT */
+        check_cqe("aborted READ", &rd, ISDSC_SCSI_REQUEST_FAILED,
+                  ISCSI_HBA_DETAIL_ABORTED);
+        g_assert_cmpuint(rd_seq, <, tmf_seq);
+    } else {
+        /* The target had answered the READ first */
+        g_assert_cmpuint(tmf.result, ==, TMF_RSP_NO_TASK);
+        check_cqe("READ", &rd, 0, ISCSI_HBA_DETAIL_NONE);
+        g_assert_cmphex(rd.scsi_status, ==, GOOD);
+    }
+
+    /* The session goes on */
+    rw_simple(t, sid, READ_10, 0, buf, t->bs);
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+/*
+ * Resets on an idle session.  The device passes the target's response
+ * on as result: tgtd 1.0.85 performs LUN RESET but answers every target
+ * reset "function not supported" (iscsi_tm_execute() in tgt's
+ * usr/iscsi/iscsid.c).
+ */
+static void test_tmf_resets(void)
+{
+    static const struct {
+        const char *what;
+        uint8_t function;
+        unsigned lun;
+        uint64_t result;
+    } rows[] = {
+        { "LUN_RESET", ISCSI_HBA_TMF_LUN_RESET, 1, TMF_RSP_COMPLETE },
+        { "TARGET_WARM_RESET", ISCSI_HBA_TMF_TARGET_WARM_RESET, 0,
+          TMF_RSP_NOT_SUPPORTED },
+    };
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint64_t buf;
+    uint32_t sid;
+    size_t i;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    sid = open_plain(t);
+    buf = t_alloc(t, t->bs, 0);
+    for (i = 0; i < G_N_ELEMENTS(rows); i++) {
+        tmf_init(&sqe, sid, rows[i].lun, rows[i].function, 0, 0);
+        t_cmd(t, IO_QID, &sqe, scsi_wait_ms(t), &cqe);
+        g_test_message("%s: status 0x%x result %" PRIu64, rows[i].what,
+                       cqe.status, cqe.result);
+        check_cqe(rows[i].what, &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+        g_assert_cmpuint(cqe.result, ==, rows[i].result);
+        /* I/O goes on, after the UNIT ATTENTION of the reset */
+        rw_simple(t, sid, READ_10, 0, buf, t->bs);
+    }
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+/*
+ * DISCOVERY
+ */
+
+static uint16_t discovery_start(T *t, const char *initiator, uint64_t out,
+                                uint32_t out_len)
+{
+    struct iscsi_hba_login_params p;
+    struct iscsi_hba_sqe sqe;
+    uint64_t buf = t_alloc(t, sizeof(p), 0);
+
+    params_init(&p, "");
+    p.session_type = ISCSI_HBA_SESSION_DISCOVERY;
+    if (initiator) {
+        g_strlcpy(p.initiator_name, initiator, sizeof(p.initiator_name));
+    }
+    qtest_bufwrite(t->qts, buf, &p, sizeof(p));
+    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_DISCOVERY, buf, sizeof(p));
+    sqe.u.buf.addr2 = out;
+    sqe.u.buf.len2 = out_len;
+    return t_submit(t, ISCSI_HBA_ADMIN_QID, &sqe);
+}
+
+static void discovery(T *t, const char *initiator, uint64_t out,
+                      uint32_t out_len, struct iscsi_hba_cqe *cqe)
+{
+    uint16_t cid = discovery_start(t, initiator, out, out_len);
+
+    t_wait(t, ISCSI_HBA_ADMIN_QID, cid,
+           (3 * t->lt + LATE_S) * 1000 + SLACK_MS, cqe, NULL);
+}
+
+/* Is @name listed, followed by at least one TargetAddress=@addr? */
+static bool sendtargets_has(char **strs, const char *name, const char *addr)
+{
+    g_autofree char *tn = g_strdup_printf("TargetName=%s", name);
+    g_autofree char *ta = g_strdup_printf("TargetAddress=%s", addr);
+    unsigned i, j;
+
+    for (i = 0; strs[i]; i++) {
+        if (strcmp(strs[i], tn)) {
+            continue;
+        }
+        for (j = i + 1; strs[j] && g_str_has_prefix(strs[j],
+                                                    "TargetAddress=");
+             j++) {
+            if (!strcmp(strs[j], ta)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static char **sendtargets_split(const char *text, size_t len)
+{
+    g_autoptr(GPtrArray) a = g_ptr_array_new();
+    size_t pos = 0;
+
+    /* NUL-terminated strings, no empty terminating string */
+    g_assert_cmpuint(len, >, 0);
+    g_assert_cmpint(text[len - 1], ==, 0);
+    while (pos < len) {
+        const char *s = text + pos;
+
+        g_assert_cmpuint(strlen(s), >, 0);
+        g_assert_true(g_str_has_prefix(s, "TargetName=") ||
+                      g_str_has_prefix(s, "TargetAddress="));
+        g_ptr_array_add(a, g_strdup(s));
+        pos += strlen(s) + 1;
+    }
+    g_ptr_array_add(a, NULL);
+    return (char **)g_ptr_array_free(g_steal_pointer(&a), false);
+}
+
+static void test_discovery(void)
+{
+    static const TgtdTargetId listed[] = {
+        TGTD_TARGET_PLAIN, TGTD_TARGET_CHAP, TGTD_TARGET_MUTUAL,
+        TGTD_TARGET_MULTI,
+    };
+    g_autofree char *addr = NULL;
+    g_autofree char *text = g_malloc(8192);
+    g_auto(GStrv) strs = NULL;
+    g_auto(GStrv) strs_acl = NULL;
+    struct iscsi_hba_cqe cqe;
+    uint32_t ids[4], n;
+    uint8_t canary[64];
+    uint64_t out;
+    size_t i;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    addr = g_strdup_printf("%s:%d,1", fx->host, fx->port);
+    t = t_start(LT, CT, NULL);
+    out = t_alloc(t, 8192, 0xa5);
+
+    discovery(t, NULL, out, 8192, &cqe);
+    check_cqe("DISCOVERY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    n = cqe.result;
+    g_assert_cmpuint(n, >, 0);
+    g_assert_cmpuint(n, <=, 8192);
+    qtest_bufread(t->qts, out, text, 8192);
+    assert_filled((uint8_t *)text + n, 8192 - n, 0xa5);
+    strs = sendtargets_split(text, n);
+    for (i = 0; strs[i]; i++) {
+        g_test_message("%s", strs[i]);
+    }
+    for (i = 0; i < G_N_ELEMENTS(listed); i++) {
+        g_assert_true(sendtargets_has(strs, target_name(listed[i]), addr));
+    }
+    /* tgtd hides the acl target from initiators it does not admit */
+    g_assert_false(sendtargets_has(strs, target_name(TGTD_TARGET_ACL),
+                                   addr));
+    /* Discovery sessions are not sessions */
+    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+
+    /* Too small: the size needed, nothing written */
+    qtest_memset(t->qts, out, 0xa5, sizeof(canary));
+    discovery(t, NULL, out, 16, &cqe);
+    check_cqe("DISCOVERY, 16-byte buffer", &cqe, ISDSC_BUFFER_TOO_SMALL,
+              ISCSI_HBA_DETAIL_BAD_LENGTH);
+    g_assert_cmpuint(cqe.result, ==, n);
+    qtest_bufread(t->qts, out, canary, sizeof(canary));
+    assert_filled(canary, sizeof(canary), 0xa5);
+    discovery(t, NULL, out, n - 1, &cqe);
+    check_cqe("DISCOVERY, one byte short", &cqe, ISDSC_BUFFER_TOO_SMALL,
+              ISCSI_HBA_DETAIL_BAD_LENGTH);
+    g_assert_cmpuint(cqe.result, ==, n);
+
+    /* The login parameters' initiator name is the one tgtd sees */
+    qtest_memset(t->qts, out, 0, 8192);
+    discovery(t, fx->acl_initiator, out, 8192, &cqe);
+    check_cqe("DISCOVERY as the ACL's initiator", &cqe, 0,
+              ISCSI_HBA_DETAIL_NONE);
+    qtest_bufread(t->qts, out, text, 8192);
+    strs_acl = sendtargets_split(text, cqe.result);
+    g_assert_true(sendtargets_has(strs_acl, target_name(TGTD_TARGET_ACL),
+                                  addr));
+    t_quit(t);
+}
+
+/*
+ * Throughput, for information only
+ */
+
+#define PERF_IOS        64
+#define PERF_IO_SIZE    (128 * KiB)
+#define PERF_LBA        65536
+
+/* PERF_IOS commands at sequential LBAs, @depth at a time; MB/s. */
+static double perf_run(T *t, uint32_t sid, uint8_t op, uint64_t bufs,
+                       unsigned depth)
+{
+    uint32_t blocks = PERF_IO_SIZE / t->bs;
+    uint16_t cids[PERF_IOS];
+    gint64 t0 = g_get_monotonic_time();
+    unsigned sent = 0, done = 0;
+
+    while (done < PERF_IOS) {
+        while (sent < PERF_IOS && sent - done < depth) {
+            struct iscsi_hba_sqe sqe;
+
+            rw_init(t, &sqe, sid, 1, op, PERF_LBA + sent * blocks, blocks);
+            scsi_add_sg(&sqe, bufs + (uint64_t)sent * PERF_IO_SIZE,
+                        PERF_IO_SIZE);
+            qihba_sq_put(t->h, IO_QID, &sqe);
+            cids[sent++] = sqe.hdr.cid;
+        }
+        qihba_sq_ring(t->h, IO_QID);
+        {
+            struct iscsi_hba_cqe cqe;
+
+            t_wait(t, IO_QID, cids[done++], scsi_wait_ms(t), &cqe, NULL);
+            check_cqe("perf I/O", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+            g_assert_cmphex(cqe.scsi_status, ==, GOOD);
+        }
+    }
+    return (double)PERF_IOS * PERF_IO_SIZE / 1e6 / elapsed_s(t0);
+}
+
+static void test_perf(void)
+{
+    static const unsigned depths[] = { 1, 8, PERF_IOS };
+    uint64_t bufs;
+    uint32_t sid;
+    size_t i;
+    T *t;
+
+    if (!fixture_ready()) {
+        return;
+    }
+    t = t_start(LT, CT, NULL);
+    sid = open_plain(t);
+    bufs = t_alloc(t, PERF_IOS * PERF_IO_SIZE, 0x3c);
+    for (i = 0; i < G_N_ELEMENTS(depths); i++) {
+        double w = perf_run(t, sid, WRITE_10, bufs, depths[i]);
+        double r = perf_run(t, sid, READ_10, bufs, depths[i]);
+
+        g_test_message("throughput, %d x %d KiB sequential, queue depth %u:"
+                       " WRITE %.1f MB/s, READ %.1f MB/s", PERF_IOS,
+                       (int)(PERF_IO_SIZE / KiB), depths[i], w, r);
+    }
+    logout_ok(t, sid);
+    t_quit(t);
+}
+
+int main(int argc, char **argv)
+{
+    int ret;
+
+    g_test_init(&argc, &argv, NULL);
+    fx = tgtd_fixture_start(&fx_error);
+    if (fx) {
+        qtest_add_abrt_handler(fixture_abort_hook, fx);
+    }
+
+    qtest_add_func("/iscsi-hba/iscsi/login/plain", test_login_plain);
+    qtest_add_func("/iscsi-hba/iscsi/login/report-luns", test_report_luns);
+    qtest_add_func("/iscsi-hba/iscsi/login/chap", test_login_chap);
+    qtest_add_func("/iscsi-hba/iscsi/login/acl", test_login_acl);
+    qtest_add_func("/iscsi-hba/iscsi/login/mutual-chap",
+                   test_login_mutual_chap);
+    qtest_add_func("/iscsi-hba/iscsi/login/short-chap-secret",
+                   test_login_short_chap_secret);
+    qtest_add_func("/iscsi-hba/iscsi/login/errors", test_login_errors);
+    qtest_add_func("/iscsi-hba/iscsi/login/bad-names", test_login_bad_names);
+    qtest_add_func("/iscsi-hba/iscsi/login/twice", test_login_twice);
+    qtest_add_func("/iscsi-hba/iscsi/login/too-many", test_login_too_many);
+    qtest_add_func("/iscsi-hba/iscsi/session/invalid-id",
+                   test_session_invalid_id);
+    qtest_add_func("/iscsi-hba/iscsi/session/recovered",
+                   test_session_recovered);
+    qtest_add_func("/iscsi-hba/iscsi/session/in-flight-lost",
+                   test_session_in_flight_lost);
+    qtest_add_func("/iscsi-hba/iscsi/session/failed", test_session_failed);
+    qtest_add_func("/iscsi-hba/iscsi/scsi/check-condition",
+                   test_scsi_check_condition);
+    qtest_add_func("/iscsi-hba/iscsi/scsi/inquiry-residual",
+                   test_scsi_inquiry_residual);
+    qtest_add_func("/iscsi-hba/iscsi/data/write-read", test_data_write_read);
+    qtest_add_func("/iscsi-hba/iscsi/data/inline-sg", test_data_inline_sg);
+    qtest_add_func("/iscsi-hba/iscsi/data/chained-sg", test_data_chained_sg);
+    qtest_add_func("/iscsi-hba/iscsi/data/max-transfer",
+                   test_data_max_transfer);
+    qtest_add_func("/iscsi-hba/iscsi/tmf/abort-idle", test_tmf_abort_idle);
+    qtest_add_func("/iscsi-hba/iscsi/tmf/abort-in-flight",
+                   test_tmf_abort_in_flight);
+    qtest_add_func("/iscsi-hba/iscsi/tmf/resets", test_tmf_resets);
+    qtest_add_func("/iscsi-hba/iscsi/discovery/sendtargets", test_discovery);
+    qtest_add_func("/iscsi-hba/iscsi/perf/throughput", test_perf);
+    /* A target that stops answering; last, as they take the longest */
+    qtest_add_func("/iscsi-hba/iscsi/frozen/scsi-timeout", test_scsi_timeout);
+    qtest_add_func("/iscsi-hba/iscsi/frozen/login", test_login_frozen);
+
+    ret = g_test_run();
+    if (fx) {
+        qtest_remove_abrt_handler(fx);
+    }
+    tgtd_fixture_free(fx);
+    g_clear_error(&fx_error);
+    return ret;
+}
