@@ -29,9 +29,9 @@ static void ok(IscsiHbaRequest *req, uint64_t result)
     iscsi_hba_req_complete(req);
 }
 
-/* Copy to a guest buffer; on failure the request fails and false returns. */
-bool iscsi_hba_admin_write(IscsiHbaRequest *req, uint64_t addr,
-                           const void *buf, uint32_t len)
+/* Move a guest buffer; on failure the request fails and false returns. */
+static bool admin_dma(IscsiHbaRequest *req, uint64_t addr, void *buf,
+                      uint32_t len, DMADirection dir)
 {
     IscsiHbaState *s = req->q->s;
 
@@ -39,27 +39,24 @@ bool iscsi_hba_admin_write(IscsiHbaRequest *req, uint64_t addr,
         invalid(req, ISCSI_HBA_DETAIL_BAD_ADDRESS);
         return false;
     }
-    if (pci_dma_write(PCI_DEVICE(s), addr, buf, len) != MEMTX_OK) {
+    if (pci_dma_rw(PCI_DEVICE(s), addr, buf, len, dir,
+                   MEMTXATTRS_UNSPECIFIED) != MEMTX_OK) {
         invalid(req, ISCSI_HBA_DETAIL_DMA_ERROR);
         return false;
     }
     return true;
 }
 
+bool iscsi_hba_admin_write(IscsiHbaRequest *req, uint64_t addr,
+                           const void *buf, uint32_t len)
+{
+    return admin_dma(req, addr, (void *)buf, len, DMA_DIRECTION_FROM_DEVICE);
+}
+
 static bool admin_read(IscsiHbaRequest *req, uint64_t addr, void *buf,
                        uint32_t len)
 {
-    IscsiHbaState *s = req->q->s;
-
-    if (!iscsi_hba_dma_range_ok(s, addr, len)) {
-        invalid(req, ISCSI_HBA_DETAIL_BAD_ADDRESS);
-        return false;
-    }
-    if (pci_dma_read(PCI_DEVICE(s), addr, buf, len) != MEMTX_OK) {
-        invalid(req, ISCSI_HBA_DETAIL_DMA_ERROR);
-        return false;
-    }
-    return true;
+    return admin_dma(req, addr, buf, len, DMA_DIRECTION_TO_DEVICE);
 }
 
 void iscsi_hba_identify_fill(IscsiHbaState *s, struct iscsi_hba_identify *id)
@@ -263,19 +260,6 @@ static bool admin_fault(IscsiHbaRequest *req, IscsiHbaFaultOp op,
     return iscsi_hba_fault_before(req, &ctx, sess);
 }
 
-static IscsiHbaSession *admin_session(IscsiHbaRequest *req)
-{
-    IscsiHbaSession *sess;
-
-    sess = iscsi_hba_session_lookup(req->q->s,
-                                    le32_to_cpu(req->sqe.hdr.session_id));
-    if (!sess) {
-        iscsi_hba_req_fail(req, ISDSC_INVALID_SESSION_ID,
-                           ISCSI_HBA_DETAIL_NO_SESSION);
-    }
-    return sess;
-}
-
 static bool field_terminated(const char *field, size_t size)
 {
     return memchr(field, '\0', size) != NULL;
@@ -431,7 +415,7 @@ static void adm_discovery(IscsiHbaRequest *req)
 
 static void adm_logout(IscsiHbaRequest *req)
 {
-    IscsiHbaSession *sess = admin_session(req);
+    IscsiHbaSession *sess = iscsi_hba_req_session(req);
 
     if (sess && !admin_fault(req, ISCSI_HBA_FAULT_OP_LOGOUT,
                              sess->login.target, sess)) {
@@ -442,7 +426,7 @@ static void adm_logout(IscsiHbaRequest *req)
 static void adm_session_info(IscsiHbaRequest *req)
 {
     const struct iscsi_hba_buffer_cmd *c = &req->sqe.u.buf;
-    IscsiHbaSession *sess = admin_session(req);
+    IscsiHbaSession *sess = iscsi_hba_req_session(req);
     uint32_t len = le32_to_cpu(c->len);
     g_autofree struct iscsi_hba_session_info *info = NULL;
     uint16_t flags = 0;
@@ -476,7 +460,7 @@ static void adm_session_info(IscsiHbaRequest *req)
 
 static void adm_report_luns(IscsiHbaRequest *req)
 {
-    IscsiHbaSession *sess = admin_session(req);
+    IscsiHbaSession *sess = iscsi_hba_req_session(req);
 
     if (!sess) {
         return;

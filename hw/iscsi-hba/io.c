@@ -52,13 +52,9 @@ static bool lun_decode(const uint8_t *l, int *lun)
 /* The session a command names, ready to carry it; NULL if completed. */
 static IscsiHbaSession *io_session(IscsiHbaRequest *req)
 {
-    IscsiHbaSession *sess;
+    IscsiHbaSession *sess = iscsi_hba_req_session(req);
 
-    sess = iscsi_hba_session_lookup(req->q->s,
-                                    le32_to_cpu(req->sqe.hdr.session_id));
     if (!sess) {
-        iscsi_hba_req_fail(req, ISDSC_INVALID_SESSION_ID,
-                           ISCSI_HBA_DETAIL_NO_SESSION);
         return NULL;
     }
     if (!iscsi_hba_session_usable(sess)) {

@@ -101,6 +101,20 @@ unsigned iscsi_hba_session_count(IscsiHbaState *s)
     return n;
 }
 
+/* The session a request names; if there is none, the request fails. */
+IscsiHbaSession *iscsi_hba_req_session(IscsiHbaRequest *req)
+{
+    IscsiHbaSession *sess;
+
+    sess = iscsi_hba_session_lookup(req->q->s,
+                                    le32_to_cpu(req->sqe.hdr.session_id));
+    if (!sess) {
+        iscsi_hba_req_fail(req, ISDSC_INVALID_SESSION_ID,
+                           ISCSI_HBA_DETAIL_NO_SESSION);
+    }
+    return sess;
+}
+
 /* A session the guest may send commands on right now. */
 bool iscsi_hba_session_usable(IscsiHbaSession *sess)
 {

@@ -82,6 +82,7 @@ void iscsi_hba_session_logout(IscsiHbaSession *sess, IscsiHbaRequest *req);
 void iscsi_hba_session_update_events(IscsiHbaSession *sess);
 uint16_t iscsi_hba_session_abi_state(IscsiHbaSession *sess);
 bool iscsi_hba_session_usable(IscsiHbaSession *sess);
+IscsiHbaSession *iscsi_hba_req_session(IscsiHbaRequest *req);
 
 /* resolve.c: getaddrinfo in the thread pool */
 typedef void IscsiHbaResolveCb(void *opaque, const char *portal, int err);
