@@ -161,7 +161,9 @@ main() {
     flock 9
     TARGETS=("$@")
     [ "${#TARGETS[@]}" -gt 0 ] ||
-        TARGETS=(qemu-system-x86_64 tests/qtest/iscsi-hba-test tests/qtest/iscsi-hba-iscsi-test)
+        TARGETS=(qemu-system-x86_64 tests/qtest/iscsi-hba-test
+                 tests/qtest/iscsi-hba-iscsi-test
+                 tests/qtest/iscsi-hba-fault-test tests/qtest/qmp-cmd-test)
     bash "$TOP/scripts/install-deps.sh"
     local src ver build
     if [ -n "${QEMU_SRC:-}" ]; then

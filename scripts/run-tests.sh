@@ -84,6 +84,9 @@ main() {
     run_unit
     run_qtest iscsi-hba-test
     run_qtest iscsi-hba-iscsi-test
+    run_qtest iscsi-hba-fault-test
+    # QEMU's own: every QMP query without arguments (query-iscsi-hba too)
+    run_qtest qmp-cmd-test
     run_checkpatch
     if [ "${#FAILURES[@]}" -gt 0 ]; then
         echo "failed suites: ${FAILURES[*]}"

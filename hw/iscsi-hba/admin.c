@@ -564,9 +564,15 @@ void iscsi_hba_admin_exec(IscsiHbaRequest *req)
      * their target; every other admin command here.
      */
     if (opcode != ISCSI_HBA_ADM_LOGIN && opcode != ISCSI_HBA_ADM_DISCOVERY &&
-        opcode != ISCSI_HBA_ADM_LOGOUT &&
-        admin_fault(req, ISCSI_HBA_FAULT_OP_ADMIN, NULL, NULL)) {
-        return;
+        opcode != ISCSI_HBA_ADM_LOGOUT) {
+        /* SESSION_INFO and REPORT_LUNS name a session: rules may match it */
+        IscsiHbaSession *sess = iscsi_hba_session_lookup(
+            req->q->s, le32_to_cpu(req->sqe.hdr.session_id));
+
+        if (admin_fault(req, ISCSI_HBA_FAULT_OP_ADMIN,
+                        sess ? sess->login.target : NULL, sess)) {
+            return;
+        }
     }
     cmd->exec(req);
 }

@@ -58,6 +58,11 @@ static bool fault_rule_check(const IscsiHbaFaultRule *r, uint32_t *status,
     const char *why;
 
     *status = 0;
+    if (r->has_session && (r->op == ISCSI_HBA_FAULT_OP_LOGIN ||
+                           r->op == ISCSI_HBA_FAULT_OP_DISCOVERY)) {
+        error_setg(errp, "session: not for op 'login' or 'discovery'");
+        return false;
+    }
     if (r->has_lun && !op_has_session(r->op)) {
         error_setg(errp, "lun: only for op 'scsi' or 'tmf'");
         return false;
