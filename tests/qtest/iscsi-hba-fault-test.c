@@ -22,10 +22,10 @@
 
 #include "qemu/osdep.h"
 #include "qemu/units.h"
-#include "qemu/bswap.h"
 #include "qemu/timer.h"
 #include "libqtest.h"
 #include "libqos/iscsi-hba.h"
+#include "libqos/iscsi-hba-session.h"
 #include "libqos/tgtd-fixture.h"
 #include "qapi/error.h"
 #include "qobject/qdict.h"
@@ -36,17 +36,6 @@
 /* Device timeouts (properties, seconds). */
 #define LT                      3       /* login-timeout */
 #define CT                      5       /* command-timeout */
-/* The spec lets every device limit expire up to about 2 s late. */
-#define LATE_S                  2
-#define SLACK_MS                750
-
-#define ADMIN_ENTRIES           32
-#define IO_QID                  1
-#define IO_ENTRIES              64
-#define SCRATCH_SIZE            (64 * KiB)
-#define ADMIN_WAIT_MS           5000
-#define LOGOUT_WAIT_MS          ((5 + LATE_S) * 1000 + SLACK_MS)
-#define UA_RETRIES              4
 /* How long a command that must not complete is watched. */
 #define NEVER_MS                1000
 /* A QEMU that must refuse to start gets this long to exit. */
@@ -104,51 +93,12 @@ static const char *const cookbook_rules[] = {
 static TgtdFixture *fx;
 static GError *fx_error;
 
-typedef struct Stashed {
-    struct iscsi_hba_cqe cqe;
-    uint64_t seq;               /* order of arrival on its CQ */
-} Stashed;
-
-/* One test's device, its memory, and what it received. */
-typedef struct T {
-    QIscsiHba *h;
-    QTestState *qts;
-    int lt;
-    uint64_t scratch;           /* SCRATCH_SIZE bytes */
-    uint64_t sense;             /* MAX_SENSE_LEN bytes */
-    uint64_t seq;
-    GArray *stash[2];           /* admin CQ and CQ IO_QID */
-    GPtrArray *events;          /* data of every ISCSI_HBA_FAULT */
-    uint64_t blocks;            /* capacity of the LUN set up last */
-    uint32_t bs;                /* its block size */
-} T;
+/* The data of every ISCSI_HBA_FAULT event of the running test. */
+static GPtrArray *events;
 
 /*
  * Fixture
  */
-
-static bool fixture_ready(void)
-{
-    if (fx) {
-        g_assert_true(tgtd_fixture_is_running(fx));
-        return true;
-    }
-    if (g_error_matches(fx_error, TGTD_FIXTURE_ERROR,
-                        TGTD_FIXTURE_ERROR_UNAVAILABLE)) {
-        g_test_skip(fx_error->message);
-        return false;
-    }
-    g_assert_no_error(fx_error);
-    return false;
-}
-
-static void fixture_abort_hook(void *data)
-{
-    TgtdFixture *f = data;
-
-    tgtd_fixture_kill(f);
-    tgtd_fixture_stop(f);
-}
 
 static const char *target_name(TgtdTargetId tgt)
 {
@@ -159,153 +109,47 @@ static const char *target_name(TgtdTargetId tgt)
  * Device, queues, events
  */
 
-static const char *isdsc(uint32_t status)
-{
-    const char *name = iscsi_hba_isdsc_name(status);
-
-    return name ? name : "(not in the table)";
-}
-
-static void check_cqe(const char *what, const struct iscsi_hba_cqe *cqe,
-                      uint32_t status, uint16_t detail)
-{
-    if (cqe->status != status || cqe->detail != detail) {
-        g_test_message("%s: got status 0x%08x %s detail %u, "
-                       "expected 0x%08x %s detail %u", what,
-                       cqe->status, isdsc(cqe->status), cqe->detail,
-                       status, isdsc(status), detail);
-    }
-    g_assert_cmphex(cqe->status, ==, status);
-    g_assert_cmpuint(cqe->detail, ==, detail);
-}
-
 static void check_injected(const char *what, const struct iscsi_hba_cqe *cqe,
                            uint32_t status)
 {
-    check_cqe(what, cqe, status, ISCSI_HBA_DETAIL_INJECTED);
+    qihba_check_cqe(what, cqe, status, ISCSI_HBA_DETAIL_INJECTED);
 }
 
 static bool fault_event_cb(QTestState *s, const char *name, QDict *event,
                            void *opaque)
 {
-    T *t = opaque;
+    GPtrArray *list = opaque;
 
     if (strcmp(name, "ISCSI_HBA_FAULT")) {
         return false;
     }
     g_assert_true(qdict_haskey(event, "data"));
-    g_ptr_array_add(t->events, qobject_ref(qdict_get_qdict(event, "data")));
+    g_ptr_array_add(list, qobject_ref(qdict_get_qdict(event, "data")));
     return true;
 }
 
-static uint64_t t_alloc(T *t, size_t size, uint8_t fill)
-{
-    uint64_t addr = guest_alloc(&t->h->alloc, size);
-
-    qtest_memset(t->qts, addr, fill, size);
-    return addr;
-}
-
 /*
- * Start QEMU with "-device iscsi-hba,id=hba0,<props>": @extra is
- * appended to the properties (single-quoted for the shell, so it may
- * hold ';' but no "'").
+ * QEMU with "-device iscsi-hba,id=hba0,<props>,@extra" (see
+ * qihba_t_start()), collecting its ISCSI_HBA_FAULT events in events.
  */
-static T *t_start(const char *extra)
+static QIscsiHbaTest *t_start(const char *extra)
 {
-    T *t = g_new0(T, 1);
-    QTestState *qts;
+    QIscsiHbaTest *t = qihba_t_start(fx, LT, CT, extra);
 
-    g_assert_null(extra ? strchr(extra, '\'') : NULL);
-    qts = qtest_initf("-machine pc -nodefaults -device "
-                      "'iscsi-hba,id=" HBA_ID ",login-timeout=%d,"
-                      "command-timeout=%d%s%s'", LT, CT,
-                      extra ? "," : "", extra ? extra : "");
-    t->h = qihba_init(qts);
-    t->qts = qts;
-    t->lt = LT;
-    t->stash[0] = g_array_new(false, false, sizeof(Stashed));
-    t->stash[1] = g_array_new(false, false, sizeof(Stashed));
-    t->events = g_ptr_array_new_with_free_func(
+    events = g_ptr_array_new_with_free_func(
         (GDestroyNotify)qobject_unref_impl);
-    qtest_qmp_set_event_callback(qts, fault_event_cb, t);
-    qihba_enable(t->h, ADMIN_ENTRIES);
-    g_assert_cmphex(qihba_create_io_queue(t->h, IO_QID, IO_ENTRIES,
-                                          IO_ENTRIES, 0, false), ==, 0);
-    t->scratch = t_alloc(t, SCRATCH_SIZE, 0);
-    t->sense = t_alloc(t, ISCSI_HBA_MAX_SENSE_LEN, 0);
+    qtest_qmp_set_event_callback(t->qts, fault_event_cb, events);
     return t;
 }
 
-static void t_quit(T *t)
+static void t_quit(QIscsiHbaTest *t)
 {
-    g_array_free(t->stash[0], true);
-    g_array_free(t->stash[1], true);
-    g_ptr_array_free(t->events, true);
-    qihba_quit(t->h);
-    g_free(t);
-}
-
-static uint16_t t_submit(T *t, uint16_t qid, struct iscsi_hba_sqe *sqe)
-{
-    return qihba_submit(t->h, qid, sqe);
-}
-
-/*
- * Wait up to @timeout_ms for the completion of @cid on @qid; CQEs of
- * other commands are kept for later waits.  @seq (may be NULL) gets the
- * CQE's place in its CQ's arrival order.
- */
-static bool t_poll(T *t, uint16_t qid, uint16_t cid, int timeout_ms,
-                   struct iscsi_hba_cqe *out, uint64_t *seq)
-{
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    GArray *stash;
-
-    g_assert(qid == ISCSI_HBA_ADMIN_QID || qid == IO_QID);
-    stash = t->stash[qid];
-    for (;;) {
-        struct iscsi_hba_cqe cqe;
-        guint i;
-
-        for (i = 0; i < stash->len; i++) {
-            Stashed *s = &g_array_index(stash, Stashed, i);
-
-            if (s->cqe.cid == cid) {
-                *out = s->cqe;
-                if (seq) {
-                    *seq = s->seq;
-                }
-                g_array_remove_index(stash, i);
-                return true;
-            }
-        }
-        if (qihba_peek_cqe(t->h, qid, 0, &cqe)) {
-            Stashed s = { .cqe = cqe, .seq = t->seq++ };
-
-            qihba_consume(t->h, qid, 1);
-            g_assert_cmpuint(cqe.sq_id, ==, qid);
-            g_array_append_val(stash, s);
-            continue;
-        }
-        if (g_get_monotonic_time() > deadline) {
-            return false;
-        }
-        g_usleep(200);
-    }
-}
-
-static void t_wait(T *t, uint16_t qid, uint16_t cid, int timeout_ms,
-                   struct iscsi_hba_cqe *out, uint64_t *seq)
-{
-    if (!t_poll(t, qid, cid, timeout_ms, out, seq)) {
-        g_error("no completion of cid %u on queue %u within %d ms",
-                cid, qid, timeout_ms);
-    }
+    g_clear_pointer(&events, g_ptr_array_unref);
+    qihba_t_quit(t);
 }
 
 /* The CQ holds no completion the test has not seen. */
-static void assert_cq_empty(T *t, uint16_t qid)
+static void assert_cq_empty(QIscsiHbaTest *t, uint16_t qid)
 {
     struct iscsi_hba_cqe cqe;
 
@@ -313,55 +157,31 @@ static void assert_cq_empty(T *t, uint16_t qid)
     g_assert_cmpuint(t->stash[qid]->len, ==, 0);
 }
 
-static void t_cmd(T *t, uint16_t qid, struct iscsi_hba_sqe *sqe,
-                  int timeout_ms, struct iscsi_hba_cqe *cqe)
-{
-    uint16_t cid = t_submit(t, qid, sqe);
-
-    t_wait(t, qid, cid, timeout_ms, cqe, NULL);
-}
-
-static void t_admin(T *t, struct iscsi_hba_sqe *sqe,
-                    struct iscsi_hba_cqe *cqe)
-{
-    t_cmd(t, ISCSI_HBA_ADMIN_QID, sqe, ADMIN_WAIT_MS, cqe);
-}
-
-static int login_wait_ms(T *t)
-{
-    return (2 * t->lt + LATE_S) * 1000 + SLACK_MS;
-}
-
-static int scsi_wait_ms(void)
-{
-    return (CT + LATE_S) * 1000 + SLACK_MS;
-}
-
-static uint32_t last_status(T *t)
+static uint32_t last_status(QIscsiHbaTest *t)
 {
     return qihba_readl(t->h, ISCSI_HBA_REG_LAST_STATUS);
 }
 
 /* Make sure every event QEMU sent so far has been read. */
-static void qmp_sync(T *t)
+static void qmp_sync(QIscsiHbaTest *t)
 {
     qobject_unref(qtest_qmp_assert_success_ref(t->qts,
                                                "{'execute': 'query-status'}"));
 }
 
 /* Wait (bounded) until @n ISCSI_HBA_FAULT events have arrived. */
-static void events_wait(T *t, guint n)
+static void events_wait(QIscsiHbaTest *t, guint n)
 {
     gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
 
     for (;;) {
         qmp_sync(t);
-        if (t->events->len >= n) {
+        if (events->len >= n) {
             return;
         }
         if (g_get_monotonic_time() > deadline) {
             g_error("%u ISCSI_HBA_FAULT events after 5 s, expected %u",
-                    t->events->len, n);
+                    events->len, n);
         }
         g_usleep(10 * 1000);
     }
@@ -378,29 +198,16 @@ static void check_event(QDict *ev, int64_t id, const char *op,
 }
 
 /* The state query-iscsi-hba reports: sessions, commands on queue @qid. */
-static void hba_state(T *t, uint16_t qid, int64_t *sessions,
+static void hba_state(QIscsiHbaTest *t, uint16_t qid, int64_t *sessions,
                       int64_t *inflight)
 {
-    QDict *rsp = qtest_qmp(t->qts, "{'execute': 'query-iscsi-hba'}");
-    QList *list;
-    QDict *info;
-    QListEntry *e;
+    QDict *info = qihba_query(t->h);
+    QDict *q = qihba_query_queue(info, qid);
 
-    g_assert_true(qdict_haskey(rsp, "return"));
-    list = qdict_get_qlist(rsp, "return");
-    g_assert_cmpuint(qlist_size(list), ==, 1);
-    info = qobject_to(QDict, qlist_peek(list));
     *sessions = qdict_get_int(info, "sessions");
-    *inflight = -1;
-    QLIST_FOREACH_ENTRY(qdict_get_qlist(info, "queues"), e) {
-        QDict *q = qobject_to(QDict, qlist_entry_obj(e));
-
-        if (qdict_get_int(q, "qid") == qid) {
-            *inflight = qdict_get_int(q, "inflight");
-        }
-    }
+    *inflight = q ? qdict_get_int(q, "inflight") : -1;
     g_assert_cmpint(*inflight, >=, 0);
-    qobject_unref(rsp);
+    qobject_unref(info);
 }
 
 /*
@@ -408,7 +215,8 @@ static void hba_state(T *t, uint16_t qid, int64_t *sessions,
  */
 
 /* iscsi-hba-fault-add with @rule_json (single quotes allowed). */
-static QDict *fault_add_rsp(T *t, const char *device, const char *rule_json)
+static QDict *fault_add_rsp(QIscsiHbaTest *t, const char *device,
+                            const char *rule_json)
 {
     QObject *rule = qobject_from_json(rule_json, &error_abort);
 
@@ -417,7 +225,8 @@ static QDict *fault_add_rsp(T *t, const char *device, const char *rule_json)
                      device, rule);
 }
 
-static int64_t G_GNUC_PRINTF(2, 3) fault_add(T *t, const char *fmt, ...)
+static int64_t G_GNUC_PRINTF(2, 3) fault_add(QIscsiHbaTest *t,
+                                              const char *fmt, ...)
 {
     g_autofree char *json = NULL;
     va_list ap;
@@ -439,7 +248,8 @@ static int64_t G_GNUC_PRINTF(2, 3) fault_add(T *t, const char *fmt, ...)
 }
 
 /* A refused rule: returns the error text. */
-static char *fault_add_error(T *t, const char *device, const char *json)
+static char *fault_add_error(QIscsiHbaTest *t, const char *device,
+                             const char *json)
 {
     QDict *rsp = fault_add_rsp(t, device, json);
     QDict *err;
@@ -455,7 +265,7 @@ static char *fault_add_error(T *t, const char *device, const char *json)
     return desc;
 }
 
-static QList *fault_list(T *t)
+static QList *fault_list(QIscsiHbaTest *t)
 {
     QDict *rsp = qtest_qmp(t->qts, "{'execute': 'query-iscsi-hba-faults', "
                            "'arguments': {'device': %s}}", HBA_ID);
@@ -469,7 +279,7 @@ static QList *fault_list(T *t)
     return list;
 }
 
-static unsigned fault_count(T *t)
+static unsigned fault_count(QIscsiHbaTest *t)
 {
     QList *list = fault_list(t);
     unsigned n = qlist_size(list);
@@ -479,7 +289,7 @@ static unsigned fault_count(T *t)
 }
 
 /* The counters of rule @id, which must be installed. */
-static void fault_counters(T *t, int64_t id, uint64_t *matches,
+static void fault_counters(QIscsiHbaTest *t, int64_t id, uint64_t *matches,
                            uint64_t *hits)
 {
     QList *list = fault_list(t);
@@ -501,7 +311,8 @@ static void fault_counters(T *t, int64_t id, uint64_t *matches,
     }
 }
 
-static void check_counters(T *t, int64_t id, uint64_t matches, uint64_t hits)
+static void check_counters(QIscsiHbaTest *t, int64_t id, uint64_t matches,
+                           uint64_t hits)
 {
     uint64_t m, h;
 
@@ -515,14 +326,14 @@ static void check_counters(T *t, int64_t id, uint64_t matches, uint64_t hits)
     g_assert_cmpuint(h, ==, hits);
 }
 
-static void fault_del(T *t, int64_t id)
+static void fault_del(QIscsiHbaTest *t, int64_t id)
 {
     qtest_qmp_assert_success(t->qts, "{'execute': 'iscsi-hba-fault-del', "
                              "'arguments': {'device': %s, 'id': %" PRId64
                              "}}", HBA_ID, id);
 }
 
-static void fault_clear(T *t)
+static void fault_clear(QIscsiHbaTest *t)
 {
     qtest_qmp_assert_success(t->qts, "{'execute': 'iscsi-hba-fault-clear', "
                              "'arguments': {'device': %s}}", HBA_ID);
@@ -547,24 +358,24 @@ static void check_names_member(const char *what, const char *desc,
  * Admin commands
  */
 
-static void identify(T *t, struct iscsi_hba_cqe *cqe)
+static void identify(QIscsiHbaTest *t, struct iscsi_hba_cqe *cqe)
 {
     struct iscsi_hba_sqe sqe;
 
     qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_IDENTIFY, t->scratch,
                      ISCSI_HBA_IDENTIFY_SIZE);
-    t_admin(t, &sqe, cqe);
+    qihba_t_admin(t, &sqe, cqe);
 }
 
-static void identify_good(T *t)
+static void identify_good(QIscsiHbaTest *t)
 {
     struct iscsi_hba_cqe cqe;
 
     identify(t, &cqe);
-    check_cqe("IDENTIFY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_check_cqe("IDENTIFY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
 }
 
-static void identify_injected(T *t, uint32_t status)
+static void identify_injected(QIscsiHbaTest *t, uint32_t status)
 {
     struct iscsi_hba_cqe cqe;
 
@@ -573,343 +384,58 @@ static void identify_injected(T *t, uint32_t status)
     g_assert_cmphex(last_status(t), ==, status);
 }
 
-static void list_sessions(T *t, struct iscsi_hba_cqe *cqe)
+static void list_sessions(QIscsiHbaTest *t, struct iscsi_hba_cqe *cqe)
 {
     struct iscsi_hba_sqe sqe;
 
     qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_LIST_SESSIONS, t->scratch,
                      16 * sizeof(uint32_t));
-    t_admin(t, &sqe, cqe);
+    qihba_t_admin(t, &sqe, cqe);
 }
 
-static unsigned session_count(T *t)
+static unsigned session_count(QIscsiHbaTest *t)
 {
     struct iscsi_hba_cqe cqe;
 
     list_sessions(t, &cqe);
-    check_cqe("LIST_SESSIONS", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_check_cqe("LIST_SESSIONS", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     return cqe.result;
-}
-
-/* A TCP port on 127.0.0.1 that nothing listens on (right now). */
-static int closed_port(void)
-{
-    struct sockaddr_in sa = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-    };
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-static void params_at(struct iscsi_hba_login_params *p, const char *target,
-                      const char *host, int port)
-{
-    memset(p, 0, sizeof(*p));
-    g_strlcpy(p->target_name, target, sizeof(p->target_name));
-    g_strlcpy(p->portal_host, host, sizeof(p->portal_host));
-    p->portal_port = port;
-    p->session_type = ISCSI_HBA_SESSION_NORMAL;
-    p->auth_type = ISCSI_HBA_AUTH_NONE;
-}
-
-static void params_init(struct iscsi_hba_login_params *p, const char *target)
-{
-    params_at(p, target, fx->host, fx->port);
-}
-
-static uint16_t login_start(T *t, const struct iscsi_hba_login_params *p)
-{
-    uint64_t buf = t_alloc(t, sizeof(*p), 0);
-    struct iscsi_hba_sqe sqe;
-
-    qtest_bufwrite(t->qts, buf, p, sizeof(*p));
-    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_LOGIN, buf, sizeof(*p));
-    return t_submit(t, ISCSI_HBA_ADMIN_QID, &sqe);
-}
-
-static void login(T *t, const struct iscsi_hba_login_params *p,
-                  struct iscsi_hba_cqe *cqe)
-{
-    uint16_t cid = login_start(t, p);
-
-    t_wait(t, ISCSI_HBA_ADMIN_QID, cid, login_wait_ms(t), cqe, NULL);
 }
 
 /*
  * LOGIN to @target at a closed port: only a fault rule makes it fail
  * with anything but ISDSC_CONNECTION_FAILED.
  */
-static void login_nowhere(T *t, const char *target, int port,
+static void login_nowhere(QIscsiHbaTest *t, const char *target, int port,
                           struct iscsi_hba_cqe *cqe)
 {
     struct iscsi_hba_login_params p;
 
-    params_at(&p, target, "127.0.0.1", port);
-    login(t, &p, cqe);
-}
-
-static uint16_t discovery_start(T *t, const char *host, int port)
-{
-    struct iscsi_hba_login_params p;
-    struct iscsi_hba_sqe sqe;
-    uint64_t buf = t_alloc(t, sizeof(p), 0);
-
-    params_at(&p, "", host, port);
-    p.session_type = ISCSI_HBA_SESSION_DISCOVERY;
-    qtest_bufwrite(t->qts, buf, &p, sizeof(p));
-    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_DISCOVERY, buf, sizeof(p));
-    sqe.u.buf.addr2 = t->scratch;
-    sqe.u.buf.len2 = 4096;
-    return t_submit(t, ISCSI_HBA_ADMIN_QID, &sqe);
-}
-
-static void discovery(T *t, int port, struct iscsi_hba_cqe *cqe)
-{
-    uint16_t cid = discovery_start(t, "127.0.0.1", port);
-
-    t_wait(t, ISCSI_HBA_ADMIN_QID, cid, (3 * t->lt + LATE_S) * 1000 +
-           SLACK_MS, cqe, NULL);
-}
-
-static uint32_t login_ok_params(T *t, const struct iscsi_hba_login_params *p)
-{
-    struct iscsi_hba_cqe cqe;
-
-    login(t, p, &cqe);
-    check_cqe("LOGIN", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
-    g_assert_cmphex(cqe.result, !=, 0);
-    g_assert_cmphex(cqe.result, <=, UINT32_MAX);
-    return cqe.result;
-}
-
-static uint32_t login_ok(T *t, TgtdTargetId tgt)
-{
-    struct iscsi_hba_login_params p;
-
-    params_init(&p, target_name(tgt));
-    return login_ok_params(t, &p);
-}
-
-static void logout(T *t, uint32_t sid, struct iscsi_hba_cqe *cqe)
-{
-    struct iscsi_hba_sqe sqe;
-
-    qihba_sqe_init(&sqe, ISCSI_HBA_ADM_LOGOUT);
-    sqe.hdr.session_id = sid;
-    t_cmd(t, ISCSI_HBA_ADMIN_QID, &sqe, LOGOUT_WAIT_MS, cqe);
-}
-
-static void logout_ok(T *t, uint32_t sid)
-{
-    struct iscsi_hba_cqe cqe;
-
-    logout(t, sid, &cqe);
-    check_cqe("LOGOUT", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
-}
-
-static uint16_t post_aer(T *t)
-{
-    struct iscsi_hba_sqe sqe;
-
-    qihba_sqe_init(&sqe, ISCSI_HBA_ADM_ASYNC_EVENT);
-    return t_submit(t, ISCSI_HBA_ADMIN_QID, &sqe);
-}
-
-static void expect_event(T *t, uint16_t cid, int timeout_ms, uint8_t type,
-                         uint32_t sid, uint32_t info)
-{
-    struct iscsi_hba_cqe cqe;
-
-    t_wait(t, ISCSI_HBA_ADMIN_QID, cid, timeout_ms, &cqe, NULL);
-    check_cqe("ASYNC_EVENT", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
-    g_test_message("event type %u session 0x%08x info 0x%08x %s",
-                   ISCSI_HBA_EVENT_TYPE(cqe.result),
-                   ISCSI_HBA_EVENT_SESSION(cqe.result), cqe.info,
-                   isdsc(cqe.info));
-    g_assert_cmpuint(ISCSI_HBA_EVENT_TYPE(cqe.result), ==, type);
-    g_assert_cmphex(ISCSI_HBA_EVENT_SESSION(cqe.result), ==, sid);
-    g_assert_cmphex(cqe.info, ==, info);
-}
-
-static uint32_t session_info(T *t, uint32_t sid,
-                             struct iscsi_hba_session_info *si)
-{
-    struct iscsi_hba_sqe sqe;
-    struct iscsi_hba_cqe cqe;
-
-    qtest_memset(t->qts, t->scratch, 0, sizeof(*si));
-    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_SESSION_INFO, t->scratch,
-                     sizeof(*si));
-    sqe.hdr.session_id = sid;
-    t_admin(t, &sqe, &cqe);
-    if (cqe.status == 0) {
-        qtest_bufread(t->qts, t->scratch, si, sizeof(*si));
-    }
-    return cqe.status;
+    qihba_login_params_at(&p, target, "127.0.0.1", port);
+    qihba_login(t, &p, cqe);
 }
 
 /*
  * SCSI commands
  */
 
-typedef struct Sense {
-    uint8_t key;
-    uint8_t asc;
-    uint8_t ascq;
-} Sense;
-
-static void lun_set(uint8_t lun[8], unsigned n)
-{
-    memset(lun, 0, 8);
-    lun[1] = n;                 /* peripheral device addressing, bus 0 */
-}
-
-static void scsi_init(T *t, struct iscsi_hba_sqe *sqe, uint32_t sid,
-                      unsigned lun, uint8_t dir, const uint8_t *cdb,
-                      uint8_t cdb_len, uint32_t data_len)
-{
-    qihba_sqe_init(sqe, ISCSI_HBA_IO_SCSI_CMD);
-    sqe->hdr.flags = dir;
-    sqe->hdr.session_id = sid;
-    lun_set(sqe->u.scsi.lun, lun);
-    g_assert_cmpuint(cdb_len, <=, 16);
-    memcpy(sqe->u.scsi.cdb, cdb, cdb_len);
-    sqe->u.scsi.cdb_len = cdb_len;
-    sqe->u.scsi.data_len = data_len;
-    sqe->u.scsi.sense_addr = t->sense;
-    sqe->u.scsi.sense_len = ISCSI_HBA_MAX_SENSE_LEN;
-}
-
-static void scsi_add_sg(struct iscsi_hba_sqe *sqe, uint64_t addr,
-                        uint32_t len)
-{
-    uint16_t n = sqe->u.scsi.sg_count++;
-
-    g_assert_cmpuint(n, <, ISCSI_HBA_INLINE_SG);
-    sqe->u.scsi.sg[n].addr = addr;
-    sqe->u.scsi.sg[n].len = len;
-}
-
-/* READ or WRITE (10 or 16) of @blocks at @lba from/to @buf. */
-static void rw_init(T *t, struct iscsi_hba_sqe *sqe, uint32_t sid,
-                    unsigned lun, uint8_t op, uint64_t lba, uint32_t blocks,
-                    uint64_t buf)
-{
-    bool write = op == WRITE_10 || op == WRITE_16;
-    uint8_t cdb[16] = { op };
-    uint8_t cdb_len;
-
-    if (op == READ_16 || op == WRITE_16) {
-        stq_be_p(&cdb[2], lba);
-        stl_be_p(&cdb[10], blocks);
-        cdb_len = 16;
-    } else {
-        g_assert(op == READ_10 || op == WRITE_10);
-        stl_be_p(&cdb[2], lba);
-        stw_be_p(&cdb[7], blocks);
-        cdb_len = 10;
-    }
-    scsi_init(t, sqe, sid, lun, write ? ISCSI_HBA_SCSI_DIR_WRITE :
-              ISCSI_HBA_SCSI_DIR_READ, cdb, cdb_len, blocks * t->bs);
-    scsi_add_sg(sqe, buf, blocks * t->bs);
-}
-
-static void tur_init(T *t, struct iscsi_hba_sqe *sqe, uint32_t sid,
-                     unsigned lun)
-{
-    static const uint8_t cdb[6] = { TEST_UNIT_READY };
-
-    scsi_init(t, sqe, sid, lun, ISCSI_HBA_SCSI_DIR_NONE, cdb, sizeof(cdb), 0);
-}
-
-static void tmf_init(struct iscsi_hba_sqe *sqe, uint32_t sid, unsigned lun,
-                     uint8_t function, uint16_t ref_sqid, uint16_t ref_cid)
-{
-    qihba_sqe_init(sqe, ISCSI_HBA_IO_TASK_MGMT);
-    sqe->hdr.session_id = sid;
-    lun_set(sqe->u.tmf.lun, lun);
-    sqe->u.tmf.function = function;
-    sqe->u.tmf.ref_sqid = ref_sqid;
-    sqe->u.tmf.ref_cid = ref_cid;
-}
-
-/* Submit on the I/O queue with a clean sense buffer; wait for it. */
-static void io_exec(T *t, struct iscsi_hba_sqe *sqe,
-                    struct iscsi_hba_cqe *cqe)
+/*
+ * qihba_io_exec() with a clean sense buffer, so that sense data checked
+ * afterwards is this command's.
+ */
+static void io_exec_clean(QIscsiHbaTest *t, struct iscsi_hba_sqe *sqe,
+                          struct iscsi_hba_cqe *cqe)
 {
     qtest_memset(t->qts, t->sense, 0, ISCSI_HBA_MAX_SENSE_LEN);
-    t_cmd(t, IO_QID, sqe, scsi_wait_ms(), cqe);
-}
-
-static Sense sense_of(T *t, const struct iscsi_hba_cqe *cqe)
-{
-    uint8_t s[ISCSI_HBA_MAX_SENSE_LEN];
-    Sense r = { 0 };
-
-    g_assert_true(cqe->flags & ISCSI_HBA_CQE_SENSE_VALID);
-    g_assert_cmpuint(cqe->sense_len, >=, 14);
-    qtest_bufread(t->qts, t->sense, s, cqe->sense_len);
-    switch (s[0] & 0x7f) {
-    case 0x70:
-    case 0x71:
-        r.key = s[2] & 0xf;
-        r.asc = s[12];
-        r.ascq = s[13];
-        break;
-    case 0x72:
-    case 0x73:
-        r.key = s[1] & 0xf;
-        r.asc = s[2];
-        r.ascq = s[3];
-        break;
-    default:
-        g_error("unknown sense response code 0x%02x", s[0]);
-    }
-    return r;
-}
-
-static bool is_unit_attention(T *t, const struct iscsi_hba_cqe *cqe)
-{
-    return cqe->status == 0 && cqe->scsi_status == CHECK_CONDITION &&
-           (cqe->flags & ISCSI_HBA_CQE_SENSE_VALID) &&
-           sense_of(t, cqe).key == UNIT_ATTENTION;
-}
-
-static void check_good(const char *what, const struct iscsi_hba_cqe *cqe)
-{
-    check_cqe(what, cqe, 0, ISCSI_HBA_DETAIL_NONE);
-    g_assert_cmphex(cqe->scsi_status, ==, GOOD);
-    g_assert_false(cqe->flags & ISCSI_HBA_CQE_SENSE_VALID);
-    g_assert_cmpuint(cqe->sense_len, ==, 0);
-}
-
-/* Run a command past UNIT ATTENTION and check that it succeeded. */
-static void io_exec_good(T *t, struct iscsi_hba_sqe *sqe,
-                         struct iscsi_hba_cqe *cqe)
-{
-    int i;
-
-    for (i = 0; i < UA_RETRIES; i++) {
-        io_exec(t, sqe, cqe);
-        if (!is_unit_attention(t, cqe)) {
-            break;
-        }
-    }
-    check_good("SCSI_CMD", cqe);
+    qihba_io_exec(t, sqe, cqe);
 }
 
 /*
  * The fixed-format sense a scsi-status rule writes: response code 70h,
  * key, additional length 10, ASC, ASCQ; all 18 bytes.
  */
-static void check_injected_sense(T *t, const struct iscsi_hba_cqe *cqe,
+static void check_injected_sense(QIscsiHbaTest *t,
+                                 const struct iscsi_hba_cqe *cqe,
                                  uint8_t key, uint8_t asc, uint8_t ascq)
 {
     uint8_t s[SENSE_FIXED_LEN];
@@ -926,83 +452,47 @@ static void check_injected_sense(T *t, const struct iscsi_hba_cqe *cqe,
     g_assert_cmphex(s[13], ==, ascq);
 }
 
-/* Clear the UNIT ATTENTION of a new nexus and read the capacity. */
-static void lun_setup(T *t, uint32_t sid, unsigned lun)
-{
-    static const uint8_t cdb[10] = { READ_CAPACITY_10 };
-    struct iscsi_hba_sqe sqe;
-    struct iscsi_hba_cqe cqe;
-    uint8_t cap[8];
-    uint64_t buf = t_alloc(t, sizeof(cap), 0);
-
-    tur_init(t, &sqe, sid, lun);
-    io_exec_good(t, &sqe, &cqe);
-    scsi_init(t, &sqe, sid, lun, ISCSI_HBA_SCSI_DIR_READ, cdb, sizeof(cdb),
-              sizeof(cap));
-    scsi_add_sg(&sqe, buf, sizeof(cap));
-    io_exec_good(t, &sqe, &cqe);
-    qtest_bufread(t->qts, buf, cap, sizeof(cap));
-    t->blocks = (uint64_t)ldl_be_p(&cap[0]) + 1;
-    t->bs = ldl_be_p(&cap[4]);
-    g_assert_cmpuint(t->bs, >=, 512);
-    guest_free(&t->h->alloc, buf);
-}
-
-static uint32_t open_plain(T *t)
-{
-    uint32_t sid = login_ok(t, TGTD_TARGET_PLAIN);
-
-    lun_setup(t, sid, 1);
-    return sid;
-}
-
-static void rw(T *t, uint32_t sid, unsigned lun, uint8_t op, uint64_t lba,
-               uint32_t blocks, uint64_t buf, struct iscsi_hba_cqe *cqe)
+static void rw(QIscsiHbaTest *t, uint32_t sid, unsigned lun, uint8_t op,
+               uint64_t lba, uint32_t blocks, uint64_t buf,
+               struct iscsi_hba_cqe *cqe)
 {
     struct iscsi_hba_sqe sqe;
 
-    rw_init(t, &sqe, sid, lun, op, lba, blocks, buf);
-    io_exec(t, &sqe, cqe);
+    qihba_rw_init(t, &sqe, sid, lun, op, lba, blocks);
+    qihba_sqe_add_sg(&sqe, buf, blocks * t->bs);
+    io_exec_clean(t, &sqe, cqe);
 }
 
-static void rw_good(T *t, uint32_t sid, unsigned lun, uint8_t op,
+static void rw_good(QIscsiHbaTest *t, uint32_t sid, unsigned lun, uint8_t op,
                     uint64_t lba, uint32_t blocks, uint64_t buf)
 {
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
 
-    rw_init(t, &sqe, sid, lun, op, lba, blocks, buf);
-    io_exec_good(t, &sqe, &cqe);
-}
-
-static void fill_pattern(uint8_t *buf, size_t len, uint32_t seed)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        buf[i] = ((seed ^ (uint32_t)i) * 0x9e3779b1u) >> 24;
-    }
+    qihba_rw_init(t, &sqe, sid, lun, op, lba, blocks);
+    qihba_sqe_add_sg(&sqe, buf, blocks * t->bs);
+    qihba_io_exec_good(t, &sqe, &cqe);
 }
 
 /* WRITE @len bytes of pattern @seed at @lba (GOOD). */
-static void write_pattern(T *t, uint32_t sid, uint64_t lba, uint64_t buf,
-                          size_t len, uint32_t seed)
+static void write_pattern(QIscsiHbaTest *t, uint32_t sid, uint64_t lba,
+                          uint64_t buf, size_t len, uint32_t seed)
 {
     g_autofree uint8_t *data = g_malloc(len);
 
-    fill_pattern(data, len, seed);
+    qihba_fill_pattern(data, len, seed);
     qtest_bufwrite(t->qts, buf, data, len);
     rw_good(t, sid, 1, WRITE_10, lba, len / t->bs, buf);
 }
 
 /* READ @len bytes at @lba (GOOD): do they hold pattern @seed? */
-static bool read_is_pattern(T *t, uint32_t sid, uint64_t lba, uint64_t buf,
-                            size_t len, uint32_t seed)
+static bool read_is_pattern(QIscsiHbaTest *t, uint32_t sid, uint64_t lba,
+                            uint64_t buf, size_t len, uint32_t seed)
 {
     g_autofree uint8_t *want = g_malloc(len);
     g_autofree uint8_t *got = g_malloc(len);
 
-    fill_pattern(want, len, seed);
+    qihba_fill_pattern(want, len, seed);
     qtest_memset(t->qts, buf, 0, len);
     rw_good(t, sid, 1, READ_10, lba, len / t->bs, buf);
     qtest_bufread(t->qts, buf, got, len);
@@ -1015,7 +505,7 @@ static bool read_is_pattern(T *t, uint32_t sid, uint64_t lba, uint64_t buf,
 
 static void test_isdsc_all(void)
 {
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
     struct iscsi_hba_cqe cqe;
     unsigned i, seen = 0;
     QListEntry *e;
@@ -1104,7 +594,7 @@ static void test_isdsc_raw(void)
         { "0xC0000001", 0xC0000001 },
         { "12345", 12345 },
     };
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
     size_t i;
 
     for (i = 0; i < G_N_ELEMENTS(not_isdsc); i++) {
@@ -1214,7 +704,7 @@ static void test_rules_validation(void)
         { "unknown device", "nosuchdevice",
           "{'op': 'admin', 'action': 'drop'}", "device" },
     };
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
     size_t i;
 
     for (i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -1251,7 +741,7 @@ static void test_rules_validation(void)
 
     /* Nothing was installed: IDENTIFY runs */
     identify_good(t);
-    g_assert_cmpuint(t->events->len, ==, 0);
+    g_assert_cmpuint(events->len, ==, 0);
 
     /* The device is found by QOM path as well */
     {
@@ -1420,11 +910,11 @@ static void test_rules_startup(void)
         "op=login,,count=0,,action=status,,status=AUTHENTICATION_FAILURE,"
         "fault-file=%s", path);
     struct iscsi_hba_cqe cqe;
-    int port = closed_port();
+    int port = qihba_closed_port();
     QListEntry *e;
     QList *list;
     size_t i = 0;
-    T *t = t_start(extra);
+    QIscsiHbaTest *t = t_start(extra);
 
     unlink(path);
     list = fault_list(t);
@@ -1450,7 +940,7 @@ static void test_rules_startup(void)
     check_injected("LOGIN", &cqe, ISDSC_AUTHENTICATION_FAILURE);
     login_nowhere(t, NAME_B, port, &cqe);
     check_injected("LOGIN", &cqe, ISDSC_AUTHENTICATION_FAILURE);
-    discovery(t, port, &cqe);
+    qihba_discovery(t, "127.0.0.1", port, NULL, t->scratch, 4096, &cqe);
     check_injected("DISCOVERY", &cqe, ISDSC_TARGET_ERROR);
     list_sessions(t, &cqe);
     check_injected("LIST_SESSIONS", &cqe, ISDSC_CONNECTION_FAILED);
@@ -1470,14 +960,14 @@ static void test_admin_match(void)
     struct iscsi_hba_cqe cqe;
     int64_t id, id2;
     int i;
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
 
     /* opcode: IDENTIFY only */
     id = fault_add(t, "{'op': 'admin', 'opcode': %d, 'count': 0, "
                    "'action': 'status', 'status': 'INITIATOR_ERROR'}",
                    ISCSI_HBA_ADM_IDENTIFY);
     list_sessions(t, &cqe);
-    check_cqe("LIST_SESSIONS", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_check_cqe("LIST_SESSIONS", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     identify_injected(t, ISDSC_INITIATOR_ERROR);
     check_counters(t, id, 1, 1);
     fault_clear(t);
@@ -1561,7 +1051,7 @@ static void test_admin_match(void)
 /* Rules are host configuration: disable and PCI reset keep them. */
 static void test_admin_survive_reset(void)
 {
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
     int64_t id;
 
     id = fault_add(t, "{'op': 'admin', 'opcode': 1, 'count': 0, "
@@ -1572,7 +1062,7 @@ static void test_admin_survive_reset(void)
     /* CTRL.ENABLE 1 -> 0 -> 1 */
     qihba_disable(t->h);
     g_assert_cmpuint(fault_count(t), ==, 1);
-    qihba_enable(t->h, ADMIN_ENTRIES);
+    qihba_enable(t->h, QIHBA_ADMIN_ENTRIES);
     identify_injected(t, ISDSC_VERSION_MISMATCH);
     check_counters(t, id, 2, 2);
 
@@ -1586,8 +1076,8 @@ static void test_admin_survive_reset(void)
     g_assert_cmphex(qihba_readl(t->h, ISCSI_HBA_REG_CTRL), ==, 0);
     g_assert_cmphex(last_status(t), ==, 0);
     t->h->q[ISCSI_HBA_ADMIN_QID].live = false;
-    memset(&t->h->q[IO_QID], 0, sizeof(t->h->q[IO_QID]));
-    qihba_enable(t->h, ADMIN_ENTRIES);
+    memset(&t->h->q[QIHBA_IO_QID], 0, sizeof(t->h->q[QIHBA_IO_QID]));
+    qihba_enable(t->h, QIHBA_ADMIN_ENTRIES);
     identify_injected(t, ISDSC_VERSION_MISMATCH);
     check_counters(t, id, 3, 3);
 
@@ -1604,21 +1094,21 @@ static void test_admin_delay(void)
     struct iscsi_hba_cqe cqe;
     uint16_t cid;
     int64_t id;
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
 
     id = fault_add(t, "{'op': 'admin', 'opcode': 1, 'action': 'delay', "
                    "'delay-ms': 300}");
     qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_IDENTIFY, t->scratch,
                      ISCSI_HBA_IDENTIFY_SIZE);
-    cid = t_submit(t, ISCSI_HBA_ADMIN_QID, &sqe);
-    g_assert_false(t_poll(t, ISCSI_HBA_ADMIN_QID, cid, 300, &cqe, NULL));
+    cid = qihba_submit(t->h, ISCSI_HBA_ADMIN_QID, &sqe);
+    g_assert_false(qihba_t_poll(t, ISCSI_HBA_ADMIN_QID, cid, 300, &cqe, NULL));
     qtest_clock_step(t->qts, 299 * SCALE_MS);
-    g_assert_false(t_poll(t, ISCSI_HBA_ADMIN_QID, cid, 200, &cqe, NULL));
+    g_assert_false(qihba_t_poll(t, ISCSI_HBA_ADMIN_QID, cid, 200, &cqe, NULL));
     assert_cq_empty(t, ISCSI_HBA_ADMIN_QID);
     qtest_clock_step(t->qts, 1 * SCALE_MS);
-    t_wait(t, ISCSI_HBA_ADMIN_QID, cid, ADMIN_WAIT_MS, &cqe, NULL);
+    qihba_t_wait(t, ISCSI_HBA_ADMIN_QID, cid, QIHBA_ADMIN_WAIT_MS, &cqe, NULL);
     /* The command ran for real */
-    check_cqe("delayed IDENTIFY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_check_cqe("delayed IDENTIFY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     g_assert_cmphex(qtest_readw(t->qts, t->scratch), ==,
                     ISCSI_HBA_PCI_VENDOR_ID);
     check_counters(t, id, 1, 1);
@@ -1646,7 +1136,7 @@ static uint64_t splitmix64(uint64_t *state)
 /* A fresh QEMU, the rule, PROB_CMDS IDENTIFYs: which ones failed. */
 static unsigned prob_run(uint64_t seed, bool *pattern)
 {
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
     struct iscsi_hba_cqe cqe;
     unsigned i, n = 0;
     int64_t id;
@@ -1662,7 +1152,7 @@ static unsigned prob_run(uint64_t seed, bool *pattern)
             check_injected("IDENTIFY", &cqe, ISDSC_TRANSPORT_ERROR);
             n++;
         } else {
-            check_cqe("IDENTIFY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+            qihba_check_cqe("IDENTIFY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
         }
     }
     check_counters(t, id, PROB_CMDS, n);
@@ -1728,16 +1218,16 @@ static void test_events(void)
 {
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
-    int port = closed_port();
+    int port = qihba_closed_port();
     int64_t id1, id2, id3, id4;
     uint16_t cid;
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
 
     id1 = fault_add(t, "{'op': 'admin', 'opcode': 1, 'action': 'status', "
                     "'status': 'AUTHENTICATION_FAILURE'}");
     identify_injected(t, ISDSC_AUTHENTICATION_FAILURE);
     events_wait(t, 1);
-    check_event(g_ptr_array_index(t->events, 0), id1, "admin", "status",
+    check_event(g_ptr_array_index(events, 0), id1, "admin", "status",
                 ISDSC_AUTHENTICATION_FAILURE);
 
     /* op: the class of the command, also for an op=admin rule */
@@ -1747,7 +1237,7 @@ static void test_events(void)
     login_nowhere(t, NAME_A, port, &cqe);
     check_injected("LOGIN", &cqe, 0xEFFF7777);
     events_wait(t, 2);
-    check_event(g_ptr_array_index(t->events, 1), id2, "login", "status",
+    check_event(g_ptr_array_index(events, 1), id2, "login", "status",
                 0xEFFF7777);
 
     /* Actions without a status report 0 */
@@ -1755,26 +1245,26 @@ static void test_events(void)
                     "'delay-ms': 10}");
     qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_IDENTIFY, t->scratch,
                      ISCSI_HBA_IDENTIFY_SIZE);
-    cid = t_submit(t, ISCSI_HBA_ADMIN_QID, &sqe);
+    cid = qihba_submit(t->h, ISCSI_HBA_ADMIN_QID, &sqe);
     events_wait(t, 3);
-    check_event(g_ptr_array_index(t->events, 2), id3, "admin", "delay", 0);
+    check_event(g_ptr_array_index(events, 2), id3, "admin", "delay", 0);
     qtest_clock_step(t->qts, 10 * SCALE_MS);
-    t_wait(t, ISCSI_HBA_ADMIN_QID, cid, ADMIN_WAIT_MS, &cqe, NULL);
-    check_cqe("IDENTIFY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_t_wait(t, ISCSI_HBA_ADMIN_QID, cid, QIHBA_ADMIN_WAIT_MS, &cqe, NULL);
+    qihba_check_cqe("IDENTIFY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
 
     id4 = fault_add(t, "{'op': 'admin', 'opcode': %d, 'action': 'drop'}",
                     ISCSI_HBA_ADM_LIST_SESSIONS);
     qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_LIST_SESSIONS, t->scratch, 64);
-    cid = t_submit(t, ISCSI_HBA_ADMIN_QID, &sqe);
+    cid = qihba_submit(t->h, ISCSI_HBA_ADMIN_QID, &sqe);
     events_wait(t, 4);
-    check_event(g_ptr_array_index(t->events, 3), id4, "admin", "drop", 0);
+    check_event(g_ptr_array_index(events, 3), id4, "admin", "drop", 0);
 
     /* A matching rule that does not fire sends nothing */
     fault_add(t, "{'op': 'admin', 'opcode': 1, 'nth': 5, 'action': 'status',"
               " 'status': 'LOGIN_FAILED'}");
     identify_good(t);
     qmp_sync(t);
-    g_assert_cmpuint(t->events->len, ==, 4);
+    g_assert_cmpuint(events->len, ==, 4);
     t_quit(t);
 }
 
@@ -1786,7 +1276,7 @@ static void test_events_rate_limit(void)
     double s;
     unsigned i;
     int64_t id;
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
 
     id = fault_add(t, "{'op': 'admin', 'opcode': 1, 'count': 0, "
                    "'action': 'status', 'status': 'SESSION_BUSY'}");
@@ -1801,12 +1291,12 @@ static void test_events_rate_limit(void)
     qmp_sync(t);
     check_counters(t, id, n, n);
     g_test_message("%u rules fired in %.2f s: %u events", n, s,
-                   t->events->len);
+                   events->len);
     if (s < 1.0) {
-        g_assert_cmpuint(t->events->len, ==, 50);
+        g_assert_cmpuint(events->len, ==, 50);
     } else {
-        g_assert_cmpuint(t->events->len, >=, 50);
-        g_assert_cmpuint(t->events->len, <=, 50 * ((unsigned)s + 1));
+        g_assert_cmpuint(events->len, >=, 50);
+        g_assert_cmpuint(events->len, <=, 50 * ((unsigned)s + 1));
     }
     t_quit(t);
 }
@@ -1815,9 +1305,9 @@ static void test_events_rate_limit(void)
  * /iscsi-hba/fault/hmp
  */
 
-static char *hmp(T *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static char *hmp(QIscsiHbaTest *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
-static char *hmp(T *t, const char *fmt, ...)
+static char *hmp(QIscsiHbaTest *t, const char *fmt, ...)
 {
     va_list ap;
     char *out;
@@ -1828,7 +1318,7 @@ static char *hmp(T *t, const char *fmt, ...)
     return out;
 }
 
-static void hmp_expect(T *t, const char *cmd, const char *want)
+static void hmp_expect(QIscsiHbaTest *t, const char *cmd, const char *want)
 {
     g_autofree char *out = hmp(t, "%s", cmd);
 
@@ -1860,7 +1350,7 @@ static void test_hmp(void)
     };
     g_autofree char *out = NULL;
     size_t i;
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
 
     out = hmp(t, "iscsi_hba_fault_add " HBA_ID " op=admin,opcode=1,count=0,"
               "action=status,status=LOGIN_FAILED");
@@ -1933,7 +1423,7 @@ static void test_qmp_examples(void)
 {
     QDict *rsp;
     QList *list;
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
 
     rsp = qtest_qmp(t->qts, "{ 'execute': 'iscsi-hba-fault-add', "
                     "'arguments': { 'device': 'hba0', "
@@ -1963,9 +1453,9 @@ static void test_qmp_examples(void)
 static void test_login_status(void)
 {
     struct iscsi_hba_cqe cqe;
-    int port = closed_port();
+    int port = qihba_closed_port();
     int64_t id;
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
 
     id = fault_add(t, "{'op': 'login', 'action': 'status', "
                    "'status': 'AUTHENTICATION_FAILURE'}");
@@ -1978,15 +1468,16 @@ static void test_login_status(void)
     check_counters(t, id, 1, 1);
     /* Once: then the LOGIN is real (nothing listens) */
     login_nowhere(t, NAME_A, port, &cqe);
-    check_cqe("LOGIN", &cqe, ISDSC_CONNECTION_FAILED, ISCSI_HBA_DETAIL_NONE);
+    qihba_check_cqe("LOGIN", &cqe, ISDSC_CONNECTION_FAILED,
+                    ISCSI_HBA_DETAIL_NONE);
     fault_clear(t);
 
     /* The parameter checks come first */
     id = fault_add(t, "{'op': 'login', 'count': 0, 'action': 'status', "
                    "'status': 'AUTHENTICATION_FAILURE'}");
     login_nowhere(t, "not-an-iscsi-name", port, &cqe);
-    check_cqe("LOGIN with a bad name", &cqe, ISDSC_INVALID_ISCSI_NAME,
-              ISCSI_HBA_DETAIL_BAD_NAME);
+    qihba_check_cqe("LOGIN with a bad name", &cqe, ISDSC_INVALID_ISCSI_NAME,
+                    ISCSI_HBA_DETAIL_BAD_NAME);
     check_counters(t, id, 0, 0);
     fault_clear(t);
 
@@ -1995,8 +1486,8 @@ static void test_login_status(void)
                    "'action': 'status', 'status': 'AUTHENTICATION_FAILURE'}",
                    NAME_A);
     login_nowhere(t, NAME_B, port, &cqe);
-    check_cqe("LOGIN to another target", &cqe, ISDSC_CONNECTION_FAILED,
-              ISCSI_HBA_DETAIL_NONE);
+    qihba_check_cqe("LOGIN to another target", &cqe, ISDSC_CONNECTION_FAILED,
+                    ISCSI_HBA_DETAIL_NONE);
     login_nowhere(t, NAME_A, port, &cqe);
     check_injected("LOGIN to the target", &cqe, ISDSC_AUTHENTICATION_FAILURE);
     login_nowhere(t, NAME_A, port, &cqe);
@@ -2038,21 +1529,21 @@ static void test_login_status(void)
 static void test_login_discovery(void)
 {
     struct iscsi_hba_cqe cqe;
-    int port = closed_port();
+    int port = qihba_closed_port();
     int64_t login_id, disc_id;
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
 
     login_id = fault_add(t, "{'op': 'login', 'count': 0, "
                          "'action': 'status', "
                          "'status': 'AUTHENTICATION_FAILURE'}");
     /* A LOGIN rule leaves DISCOVERY alone */
-    discovery(t, port, &cqe);
-    check_cqe("DISCOVERY", &cqe, ISDSC_CONNECTION_FAILED,
-              ISCSI_HBA_DETAIL_NONE);
+    qihba_discovery(t, "127.0.0.1", port, NULL, t->scratch, 4096, &cqe);
+    qihba_check_cqe("DISCOVERY", &cqe, ISDSC_CONNECTION_FAILED,
+                    ISCSI_HBA_DETAIL_NONE);
     disc_id = fault_add(t, "{'op': 'discovery', 'count': 0, "
                         "'action': 'status', "
                         "'status': 'ISNS_SERVER_NOT_FOUND'}");
-    discovery(t, port, &cqe);
+    qihba_discovery(t, "127.0.0.1", port, NULL, t->scratch, 4096, &cqe);
     check_injected("DISCOVERY", &cqe, ISDSC_ISNS_SERVER_NOT_FOUND);
     g_assert_cmphex(cqe.result, ==, 0);
     /* and a DISCOVERY rule LOGIN */
@@ -2061,9 +1552,9 @@ static void test_login_discovery(void)
     check_counters(t, login_id, 1, 1);
     check_counters(t, disc_id, 1, 1);
     events_wait(t, 2);
-    check_event(g_ptr_array_index(t->events, 0), disc_id, "discovery",
+    check_event(g_ptr_array_index(events, 0), disc_id, "discovery",
                 "status", ISDSC_ISNS_SERVER_NOT_FOUND);
-    check_event(g_ptr_array_index(t->events, 1), login_id, "login",
+    check_event(g_ptr_array_index(events, 1), login_id, "login",
                 "status", ISDSC_AUTHENTICATION_FAILURE);
     t_quit(t);
 }
@@ -2075,20 +1566,20 @@ static void test_login_discovery(void)
 static void test_login_delay(void)
 {
     struct iscsi_hba_cqe cqe;
-    int port = closed_port();
+    int port = qihba_closed_port();
     int64_t sessions, inflight, id;
     struct iscsi_hba_login_params p;
     gint64 deadline;
     uint16_t cid;
-    T *t = t_start(NULL);
+    QIscsiHbaTest *t = t_start(NULL);
 
     id = fault_add(t, "{'op': 'login', 'action': 'delay', "
                    "'delay-ms': 1000}");
-    params_at(&p, NAME_A, "127.0.0.1", port);
-    cid = login_start(t, &p);
+    qihba_login_params_at(&p, NAME_A, "127.0.0.1", port);
+    cid = qihba_login_start(t, &p);
 
     /* Wait until the login is over but the LOGIN still held */
-    deadline = g_get_monotonic_time() + login_wait_ms(t) * 1000;
+    deadline = g_get_monotonic_time() + qihba_login_wait_ms(t) * 1000;
     for (;;) {
         hba_state(t, ISCSI_HBA_ADMIN_QID, &sessions, &inflight);
         if (sessions == 0 && inflight == 1) {
@@ -2097,20 +1588,20 @@ static void test_login_delay(void)
         g_assert_cmpint(g_get_monotonic_time(), <, deadline);
         g_usleep(10 * 1000);
     }
-    g_assert_false(t_poll(t, ISCSI_HBA_ADMIN_QID, cid, 300, &cqe, NULL));
+    g_assert_false(qihba_t_poll(t, ISCSI_HBA_ADMIN_QID, cid, 300, &cqe, NULL));
     assert_cq_empty(t, ISCSI_HBA_ADMIN_QID);
     qtest_clock_step(t->qts, 999 * SCALE_MS);
-    g_assert_false(t_poll(t, ISCSI_HBA_ADMIN_QID, cid, 300, &cqe, NULL));
+    g_assert_false(qihba_t_poll(t, ISCSI_HBA_ADMIN_QID, cid, 300, &cqe, NULL));
     assert_cq_empty(t, ISCSI_HBA_ADMIN_QID);
     hba_state(t, ISCSI_HBA_ADMIN_QID, &sessions, &inflight);
     g_assert_cmpint(inflight, ==, 1);
     qtest_clock_step(t->qts, 1 * SCALE_MS);
-    t_wait(t, ISCSI_HBA_ADMIN_QID, cid, ADMIN_WAIT_MS, &cqe, NULL);
-    check_cqe("delayed LOGIN", &cqe, ISDSC_CONNECTION_FAILED,
-              ISCSI_HBA_DETAIL_NONE);
+    qihba_t_wait(t, ISCSI_HBA_ADMIN_QID, cid, QIHBA_ADMIN_WAIT_MS, &cqe, NULL);
+    qihba_check_cqe("delayed LOGIN", &cqe, ISDSC_CONNECTION_FAILED,
+                    ISCSI_HBA_DETAIL_NONE);
     check_counters(t, id, 1, 1);
     events_wait(t, 1);
-    check_event(g_ptr_array_index(t->events, 0), id, "login", "delay", 0);
+    check_event(g_ptr_array_index(events, 0), id, "login", "delay", 0);
     t_quit(t);
 }
 
@@ -2124,14 +1615,14 @@ static void test_scsi_check_condition(void)
     uint64_t buf;
     uint32_t sid;
     int64_t id;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     t = t_start(NULL);
-    sid = open_plain(t);
-    buf = t_alloc(t, 8 * t->bs, 0);
+    sid = qihba_open_plain(t);
+    buf = qihba_alloc(t->h, 8 * t->bs, 0);
 
     id = fault_add(t, "{'op': 'scsi', 'opcode': %d, "
                    "'action': 'scsi-status', 'sense-key': 3, "
@@ -2141,11 +1632,11 @@ static void test_scsi_check_condition(void)
     g_assert_cmphex(last_status(t), ==, 0);
     check_counters(t, id, 1, 1);
     events_wait(t, 1);
-    check_event(g_ptr_array_index(t->events, 0), id, "scsi", "scsi-status",
+    check_event(g_ptr_array_index(events, 0), id, "scsi", "scsi-status",
                 0);
     /* The next READ is real */
     rw(t, sid, 1, READ_10, 100, 8, buf, &cqe);
-    check_good("READ", &cqe);
+    qihba_check_good("READ", &cqe);
 
     /* Defaults: CHECK CONDITION, MEDIUM ERROR 11h/00h */
     fault_add(t, "{'op': 'scsi', 'action': 'scsi-status'}");
@@ -2175,8 +1666,8 @@ static void test_scsi_check_condition(void)
     g_assert_cmphex(last_status(t), ==, ISDSC_TRANSPORT_ERROR);
 
     rw(t, sid, 1, READ_10, 0, 1, buf, &cqe);
-    check_good("READ", &cqe);
-    logout_ok(t, sid);
+    qihba_check_good("READ", &cqe);
+    qihba_logout_ok(t, sid);
     t_quit(t);
 }
 
@@ -2190,14 +1681,14 @@ static void test_scsi_write_after_target(void)
     uint64_t buf;
     uint32_t sid;
     int64_t id;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     t = t_start(NULL);
-    sid = open_plain(t);
-    buf = t_alloc(t, len, 0);
+    sid = qihba_open_plain(t);
+    buf = qihba_alloc(t->h, len, 0);
     write_pattern(t, sid, lba, buf, len, seed);
 
     /* Without after-target the WRITE never reaches the target */
@@ -2206,7 +1697,7 @@ static void test_scsi_write_after_target(void)
     {
         g_autofree uint8_t *data = g_malloc(len);
 
-        fill_pattern(data, len, seed + 1);
+        qihba_fill_pattern(data, len, seed + 1);
         qtest_bufwrite(t->qts, buf, data, len);
     }
     rw(t, sid, 1, WRITE_10, lba, len / t->bs, buf, &cqe);
@@ -2221,7 +1712,7 @@ static void test_scsi_write_after_target(void)
     {
         g_autofree uint8_t *data = g_malloc(len);
 
-        fill_pattern(data, len, seed + 1);
+        qihba_fill_pattern(data, len, seed + 1);
         qtest_bufwrite(t->qts, buf, data, len);
     }
     rw(t, sid, 1, WRITE_10, lba, len / t->bs, buf, &cqe);
@@ -2237,13 +1728,13 @@ static void test_scsi_write_after_target(void)
     {
         g_autofree uint8_t *data = g_malloc(len);
 
-        fill_pattern(data, len, seed + 2);
+        qihba_fill_pattern(data, len, seed + 2);
         qtest_bufwrite(t->qts, buf, data, len);
     }
     rw(t, sid, 1, WRITE_10, lba, len / t->bs, buf, &cqe);
     check_injected_sense(t, &cqe, 4, 3, 0);
     g_assert_true(read_is_pattern(t, sid, lba, buf, len, seed + 2));
-    logout_ok(t, sid);
+    qihba_logout_ok(t, sid);
     t_quit(t);
 }
 
@@ -2274,14 +1765,14 @@ static void test_scsi_lba_range(void)
     uint32_t sid;
     size_t i;
     int64_t id;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     t = t_start(NULL);
-    sid = open_plain(t);
-    buf = t_alloc(t, 1200 * t->bs, 0);
+    sid = qihba_open_plain(t);
+    buf = qihba_alloc(t->h, 1200 * t->bs, 0);
 
     id = fault_add(t, "{'op': 'scsi', 'direction': 'read', "
                    "'lba-start': 1000, 'lba-end': 1999, 'count': 0, "
@@ -2299,13 +1790,13 @@ static void test_scsi_lba_range(void)
             fired++;
             matched++;
         } else {
-            check_good("SCSI_CMD", &cqe);
+            qihba_check_good("SCSI_CMD", &cqe);
         }
     }
     /* Commands without an LBA do not match a range */
-    tur_init(t, &sqe, sid, 1);
-    io_exec(t, &sqe, &cqe);
-    check_good("TEST UNIT READY", &cqe);
+    qihba_tur_init(t, &sqe, sid, 1);
+    io_exec_clean(t, &sqe, &cqe);
+    qihba_check_good("TEST UNIT READY", &cqe);
     check_counters(t, id, matched, fired);
     fault_clear(t);
 
@@ -2313,54 +1804,57 @@ static void test_scsi_lba_range(void)
     id = fault_add(t, "{'op': 'scsi', 'lba-start': 3000, 'count': 0, "
                    "'action': 'status', 'status': 'TARGET_ERROR'}");
     rw(t, sid, 1, READ_10, 2998, 2, buf, &cqe);
-    check_good("READ 2998..2999", &cqe);
+    qihba_check_good("READ 2998..2999", &cqe);
     rw(t, sid, 1, READ_10, 3001, 2, buf, &cqe);
-    check_good("READ 3001..3002", &cqe);
+    qihba_check_good("READ 3001..3002", &cqe);
     rw(t, sid, 1, READ_10, 2999, 2, buf, &cqe);
     check_injected("READ 2999..3000", &cqe, ISDSC_TARGET_ERROR);
     rw(t, sid, 1, WRITE_16, 3000, 1, buf, &cqe);
     check_injected("WRITE(16) 3000", &cqe, ISDSC_TARGET_ERROR);
     check_counters(t, id, 2, 2);
-    logout_ok(t, sid);
+    qihba_logout_ok(t, sid);
     t_quit(t);
 }
 
 /* Submit a READ that a drop rule holds; check that it stays held. */
-static uint16_t held_read(T *t, uint32_t sid, unsigned lun, uint64_t buf)
+static uint16_t held_read(QIscsiHbaTest *t, uint32_t sid, unsigned lun,
+                          uint64_t buf)
 {
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
     int64_t sessions, inflight;
     uint16_t cid;
 
-    rw_init(t, &sqe, sid, lun, READ_10, 0, 1, buf);
-    cid = t_submit(t, IO_QID, &sqe);
-    g_assert_false(t_poll(t, IO_QID, cid, NEVER_MS, &cqe, NULL));
-    hba_state(t, IO_QID, &sessions, &inflight);
+    qihba_rw_init(t, &sqe, sid, lun, READ_10, 0, 1);
+    qihba_sqe_add_sg(&sqe, buf, t->bs);
+    cid = qihba_submit(t->h, QIHBA_IO_QID, &sqe);
+    g_assert_false(qihba_t_poll(t, QIHBA_IO_QID, cid, NEVER_MS, &cqe, NULL));
+    hba_state(t, QIHBA_IO_QID, &sessions, &inflight);
     g_assert_cmpint(inflight, ==, 1);
     return cid;
 }
 
 /* ABORT_TASK or a reset releases a held command first, then completes. */
-static void release_held(T *t, uint32_t sid, unsigned lun, uint16_t held,
-                         uint8_t function, uint16_t ref_cid, uint64_t result)
+static void release_held(QIscsiHbaTest *t, uint32_t sid, unsigned lun,
+                         uint16_t held, uint8_t function, uint16_t ref_cid,
+                         uint64_t result)
 {
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe rd, tmf;
     uint64_t rd_seq, tmf_seq;
     uint16_t cid;
 
-    tmf_init(&sqe, sid, lun, function, IO_QID, ref_cid);
-    cid = t_submit(t, IO_QID, &sqe);
-    t_wait(t, IO_QID, cid, scsi_wait_ms(), &tmf, &tmf_seq);
-    t_wait(t, IO_QID, held, scsi_wait_ms(), &rd, &rd_seq);
+    qihba_sqe_tmf(&sqe, sid, lun, function, QIHBA_IO_QID, ref_cid);
+    cid = qihba_submit(t->h, QIHBA_IO_QID, &sqe);
+    qihba_t_wait(t, QIHBA_IO_QID, cid, qihba_scsi_wait_ms(t), &tmf, &tmf_seq);
+    qihba_t_wait(t, QIHBA_IO_QID, held, qihba_scsi_wait_ms(t), &rd, &rd_seq);
     g_test_message("TMF %u: status 0x%x result %" PRIu64 "; held "
                    "command: 0x%x detail %u", function, tmf.status,
                    tmf.result, rd.status, rd.detail);
-    check_cqe("TASK_MGMT", &tmf, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_check_cqe("TASK_MGMT", &tmf, 0, ISCSI_HBA_DETAIL_NONE);
     g_assert_cmpuint(tmf.result, ==, result);
-    check_cqe("held command", &rd, ISDSC_SCSI_REQUEST_FAILED,
-              ISCSI_HBA_DETAIL_ABORTED);
+    qihba_check_cqe("held command", &rd, ISDSC_SCSI_REQUEST_FAILED,
+                    ISCSI_HBA_DETAIL_ABORTED);
     /* The victim completes before the TASK_MGMT */
     g_assert_cmpuint(rd_seq, <, tmf_seq);
 }
@@ -2374,28 +1868,28 @@ static void test_scsi_lun(void)
     uint32_t sid;
     uint16_t held;
     int64_t id;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     t = t_start(NULL);
-    sid = login_ok(t, TGTD_TARGET_MULTI);
-    lun_setup(t, sid, 2);
-    lun_setup(t, sid, 3);
-    buf = t_alloc(t, t->bs, 0);
+    sid = qihba_login_ok(t, TGTD_TARGET_MULTI);
+    qihba_lun_setup(t, sid, 2);
+    qihba_lun_setup(t, sid, 3);
+    buf = qihba_alloc(t->h, t->bs, 0);
 
     id = fault_add(t, "{'op': 'scsi', 'lun': 2, 'count': 0, "
                    "'action': 'scsi-status'}");
     rw(t, sid, 3, READ_10, 0, 1, buf, &cqe);
-    check_good("READ LUN 3", &cqe);
+    qihba_check_good("READ LUN 3", &cqe);
     rw(t, sid, 2, READ_10, 0, 1, buf, &cqe);
     check_injected_sense(t, &cqe, MEDIUM_ERROR, ASC_UNRECOVERED_READ, 0);
-    tur_init(t, &sqe, sid, 3);
-    io_exec(t, &sqe, &cqe);
-    check_good("TUR LUN 3", &cqe);
-    tur_init(t, &sqe, sid, 2);
-    io_exec(t, &sqe, &cqe);
+    qihba_tur_init(t, &sqe, sid, 3);
+    io_exec_clean(t, &sqe, &cqe);
+    qihba_check_good("TUR LUN 3", &cqe);
+    qihba_tur_init(t, &sqe, sid, 2);
+    io_exec_clean(t, &sqe, &cqe);
     check_injected_sense(t, &cqe, MEDIUM_ERROR, ASC_UNRECOVERED_READ, 0);
     check_counters(t, id, 2, 2);
     fault_clear(t);
@@ -2403,12 +1897,12 @@ static void test_scsi_lun(void)
     /* lun with op tmf */
     id = fault_add(t, "{'op': 'tmf', 'lun': 3, 'action': 'status', "
                    "'status': 'SCSI_REQUEST_FAILED'}");
-    tmf_init(&sqe, sid, 2, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
-    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(), &cqe);
-    check_cqe("LUN_RESET LUN 2", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_sqe_tmf(&sqe, sid, 2, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("LUN_RESET LUN 2", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     g_assert_cmpuint(cqe.result, ==, TMF_RSP_COMPLETE);
-    tmf_init(&sqe, sid, 3, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
-    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(), &cqe);
+    qihba_sqe_tmf(&sqe, sid, 3, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
+    qihba_io_exec(t, &sqe, &cqe);
     check_injected("LUN_RESET LUN 3", &cqe, ISDSC_SCSI_REQUEST_FAILED);
     check_counters(t, id, 1, 1);
     fault_clear(t);
@@ -2417,14 +1911,14 @@ static void test_scsi_lun(void)
     fault_add(t, "{'op': 'scsi', 'lun': 2, 'opcode': %d, 'action': 'drop'}",
               READ_10);
     held = held_read(t, sid, 2, buf);
-    tmf_init(&sqe, sid, 3, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
-    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(), &cqe);
-    check_cqe("LUN_RESET LUN 3", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_sqe_tmf(&sqe, sid, 3, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("LUN_RESET LUN 3", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     g_assert_cmpuint(cqe.result, ==, TMF_RSP_COMPLETE);
-    g_assert_false(t_poll(t, IO_QID, held, 300, &cqe, NULL));
+    g_assert_false(qihba_t_poll(t, QIHBA_IO_QID, held, 300, &cqe, NULL));
     release_held(t, sid, 2, held, ISCSI_HBA_TMF_LUN_RESET, 0,
                  TMF_RSP_COMPLETE);
-    logout_ok(t, sid);
+    qihba_logout_ok(t, sid);
     t_quit(t);
 }
 
@@ -2435,21 +1929,21 @@ static void test_scsi_session_target(void)
     uint64_t buf;
     uint32_t plain, multi;
     int64_t id;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     t = t_start(NULL);
-    plain = open_plain(t);
-    multi = login_ok(t, TGTD_TARGET_MULTI);
-    lun_setup(t, multi, 1);
-    buf = t_alloc(t, t->bs, 0);
+    plain = qihba_open_plain(t);
+    multi = qihba_login_ok(t, TGTD_TARGET_MULTI);
+    qihba_lun_setup(t, multi, 1);
+    buf = qihba_alloc(t->h, t->bs, 0);
 
     id = fault_add(t, "{'op': 'scsi', 'session': %u, 'count': 0, "
                    "'action': 'status', 'status': 'SEND_FAILED'}", plain);
     rw(t, multi, 1, READ_10, 0, 1, buf, &cqe);
-    check_good("READ on the other session", &cqe);
+    qihba_check_good("READ on the other session", &cqe);
     rw(t, plain, 1, READ_10, 0, 1, buf, &cqe);
     check_injected("READ on the session", &cqe, ISDSC_SEND_FAILED);
     check_counters(t, id, 1, 1);
@@ -2459,7 +1953,7 @@ static void test_scsi_session_target(void)
                    "'action': 'status', 'status': 'SEND_FAILED'}",
                    target_name(TGTD_TARGET_MULTI));
     rw(t, plain, 1, READ_10, 0, 1, buf, &cqe);
-    check_good("READ on the other target", &cqe);
+    qihba_check_good("READ on the other target", &cqe);
     rw(t, multi, 1, READ_10, 0, 1, buf, &cqe);
     check_injected("READ on the target", &cqe, ISDSC_SEND_FAILED);
     check_counters(t, id, 1, 1);
@@ -2469,9 +1963,9 @@ static void test_scsi_session_target(void)
     id = fault_add(t, "{'op': 'scsi', 'session': %u, 'count': 0, "
                    "'action': 'drop'}", multi + 1);
     rw(t, plain, 1, READ_10, 0, 1, buf, &cqe);
-    check_good("READ", &cqe);
+    qihba_check_good("READ", &cqe);
     rw(t, multi, 1, READ_10, 0, 1, buf, &cqe);
-    check_good("READ", &cqe);
+    qihba_check_good("READ", &cqe);
     check_counters(t, id, 0, 0);
     fault_clear(t);
 
@@ -2479,14 +1973,14 @@ static void test_scsi_session_target(void)
     id = fault_add(t, "{'op': 'logout', 'target': '%s', "
                    "'action': 'status', 'status': 'DEVICE_BUSY_ON_SESSION'}",
                    target_name(TGTD_TARGET_MULTI));
-    logout(t, multi, &cqe);
+    qihba_logout(t, multi, &cqe);
     check_injected("LOGOUT", &cqe, ISDSC_DEVICE_BUSY_ON_SESSION);
     check_counters(t, id, 1, 1);
     /* The session is still there and works */
     rw(t, multi, 1, READ_10, 0, 1, buf, &cqe);
-    check_good("READ after the failed LOGOUT", &cqe);
-    logout_ok(t, multi);
-    logout_ok(t, plain);
+    qihba_check_good("READ after the failed LOGOUT", &cqe);
+    qihba_logout_ok(t, multi);
+    qihba_logout_ok(t, plain);
     t_quit(t);
 }
 
@@ -2501,48 +1995,50 @@ static void test_scsi_delay(void)
     uint16_t cid, cid2;
     uint32_t sid;
     int64_t id;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     t = t_start(NULL);
-    sid = open_plain(t);
-    buf = t_alloc(t, len, 0);
-    buf2 = t_alloc(t, len, 0);
+    sid = qihba_open_plain(t);
+    buf = qihba_alloc(t->h, len, 0);
+    buf2 = qihba_alloc(t->h, len, 0);
     write_pattern(t, sid, 8192, buf, len, seed);
     qtest_memset(t->qts, buf, 0, len);
 
     id = fault_add(t, "{'op': 'scsi', 'opcode': %d, 'action': 'delay', "
                    "'delay-ms': 500}", READ_10);
-    rw_init(t, &sqe, sid, 1, READ_10, 8192, len / t->bs, buf);
-    cid = t_submit(t, IO_QID, &sqe);
+    qihba_rw_init(t, &sqe, sid, 1, READ_10, 8192, len / t->bs);
+    qihba_sqe_add_sg(&sqe, buf, len);
+    cid = qihba_submit(t->h, QIHBA_IO_QID, &sqe);
     /* A second READ (the rule is spent) passes the held one */
-    rw_init(t, &sqe, sid, 1, READ_10, 0, len / t->bs, buf2);
-    cid2 = t_submit(t, IO_QID, &sqe);
-    t_wait(t, IO_QID, cid2, scsi_wait_ms(), &cqe, NULL);
-    check_good("READ", &cqe);
-    g_assert_false(t_poll(t, IO_QID, cid, 500, &cqe, NULL));
+    qihba_rw_init(t, &sqe, sid, 1, READ_10, 0, len / t->bs);
+    qihba_sqe_add_sg(&sqe, buf2, len);
+    cid2 = qihba_submit(t->h, QIHBA_IO_QID, &sqe);
+    qihba_t_wait(t, QIHBA_IO_QID, cid2, qihba_scsi_wait_ms(t), &cqe, NULL);
+    qihba_check_good("READ", &cqe);
+    g_assert_false(qihba_t_poll(t, QIHBA_IO_QID, cid, 500, &cqe, NULL));
 
     qtest_clock_step(t->qts, 499 * SCALE_MS);
-    g_assert_false(t_poll(t, IO_QID, cid, 300, &cqe, NULL));
-    assert_cq_empty(t, IO_QID);
+    g_assert_false(qihba_t_poll(t, QIHBA_IO_QID, cid, 300, &cqe, NULL));
+    assert_cq_empty(t, QIHBA_IO_QID);
     qtest_clock_step(t->qts, 1 * SCALE_MS);
-    t_wait(t, IO_QID, cid, scsi_wait_ms(), &cqe, NULL);
-    check_good("delayed READ", &cqe);
+    qihba_t_wait(t, QIHBA_IO_QID, cid, qihba_scsi_wait_ms(t), &cqe, NULL);
+    qihba_check_good("delayed READ", &cqe);
     {
         g_autofree uint8_t *want = g_malloc(len);
         g_autofree uint8_t *got = g_malloc(len);
 
-        fill_pattern(want, len, seed);
+        qihba_fill_pattern(want, len, seed);
         qtest_bufread(t->qts, buf, got, len);
         g_assert_true(memcmp(want, got, len) == 0);
     }
     /* The spent rule matched the second READ, too */
     check_counters(t, id, 2, 1);
     events_wait(t, 1);
-    check_event(g_ptr_array_index(t->events, 0), id, "scsi", "delay", 0);
-    logout_ok(t, sid);
+    check_event(g_ptr_array_index(events, 0), id, "scsi", "delay", 0);
+    qihba_logout_ok(t, sid);
     t_quit(t);
 }
 
@@ -2554,34 +2050,35 @@ static void test_scsi_drop(void)
     uint32_t sid;
     uint16_t held;
     int64_t id;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     t = t_start(NULL);
-    sid = open_plain(t);
-    buf = t_alloc(t, t->bs, 0);
+    sid = qihba_open_plain(t);
+    buf = qihba_alloc(t->h, t->bs, 0);
 
     /* ABORT_TASK of the held command: answered by the device */
     id = fault_add(t, "{'op': 'scsi', 'opcode': %d, 'action': 'drop'}",
                    READ_10);
     held = held_read(t, sid, 1, buf);
     events_wait(t, 1);
-    check_event(g_ptr_array_index(t->events, 0), id, "scsi", "drop", 0);
+    check_event(g_ptr_array_index(events, 0), id, "scsi", "drop", 0);
     release_held(t, sid, 1, held, ISCSI_HBA_TMF_ABORT_TASK, held,
                  TMF_RSP_COMPLETE);
     rw(t, sid, 1, READ_10, 0, 1, buf, &cqe);
-    check_good("READ after the abort", &cqe);
+    qihba_check_good("READ after the abort", &cqe);
 
     /* ABORT_TASK of another cid goes to the target; the held one stays */
     fault_add(t, "{'op': 'scsi', 'opcode': %d, 'action': 'drop'}", READ_10);
     held = held_read(t, sid, 1, buf);
-    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, IO_QID, 0xfff0);
-    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(), &cqe);
-    check_cqe("ABORT_TASK of an unknown cid", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_sqe_tmf(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, QIHBA_IO_QID, 0xfff0);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("ABORT_TASK of an unknown cid", &cqe, 0,
+                    ISCSI_HBA_DETAIL_NONE);
     g_assert_cmpuint(cqe.result, ==, TMF_RSP_NO_TASK);
-    g_assert_false(t_poll(t, IO_QID, held, 300, &cqe, NULL));
+    g_assert_false(qihba_t_poll(t, QIHBA_IO_QID, held, 300, &cqe, NULL));
 
     /* LUN_RESET releases it, then reaches the target */
     release_held(t, sid, 1, held, ISCSI_HBA_TMF_LUN_RESET, 0,
@@ -2598,16 +2095,16 @@ static void test_scsi_drop(void)
     /* Deleting the queue forgets a held command */
     fault_add(t, "{'op': 'scsi', 'opcode': %d, 'action': 'drop'}", READ_10);
     held_read(t, sid, 1, buf);
-    g_assert_cmphex(qihba_delete_io_queue(t->h, IO_QID), ==, 0);
-    g_assert_cmphex(qihba_create_io_queue(t->h, IO_QID, IO_ENTRIES,
-                                          IO_ENTRIES, 0, false), ==, 0);
-    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
-    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(), &cqe);
-    check_cqe("LUN_RESET", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    g_assert_cmphex(qihba_delete_io_queue(t->h, QIHBA_IO_QID), ==, 0);
+    g_assert_cmphex(qihba_create_io_queue(t->h, QIHBA_IO_QID, QIHBA_IO_ENTRIES,
+                                          QIHBA_IO_ENTRIES, 0, false), ==, 0);
+    qihba_sqe_tmf(&sqe, sid, 1, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("LUN_RESET", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     g_assert_cmpuint(cqe.result, ==, TMF_RSP_COMPLETE);
-    assert_cq_empty(t, IO_QID);
+    assert_cq_empty(t, QIHBA_IO_QID);
     rw_good(t, sid, 1, READ_10, 0, 1, buf);
-    logout_ok(t, sid);
+    qihba_logout_ok(t, sid);
     t_quit(t);
 }
 
@@ -2623,52 +2120,54 @@ static void test_scsi_disconnect(void)
     uint16_t aer;
     int64_t id;
     gint64 t0;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     t = t_start(NULL);
-    params_init(&p, target_name(TGTD_TARGET_PLAIN));
+    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
     p.time2wait = 1;
-    sid = login_ok_params(t, &p);
-    lun_setup(t, sid, 1);
-    buf = t_alloc(t, t->bs, 0);
-    aer = post_aer(t);
+    sid = qihba_login_ok_params(t, &p);
+    qihba_lun_setup(t, sid, 1);
+    buf = qihba_alloc(t->h, t->bs, 0);
+    aer = qihba_post_aer(t);
 
     id = fault_add(t, "{'op': 'scsi', 'opcode': %d, "
                    "'action': 'disconnect'}", TEST_UNIT_READY);
-    tur_init(t, &sqe, sid, 1);
+    qihba_tur_init(t, &sqe, sid, 1);
     t0 = g_get_monotonic_time();
-    io_exec(t, &sqe, &cqe);
+    io_exec_clean(t, &sqe, &cqe);
     g_test_message("TUR that disconnected: 0x%08x %s detail %u",
-                   cqe.status, isdsc(cqe.status), cqe.detail);
-    check_cqe("TUR", &cqe, ISDSC_CONNECTION_FAILED,
-              ISCSI_HBA_DETAIL_CONNECTION_LOST);
-    expect_event(t, aer, 3000, ISCSI_HBA_EVENT_SESSION_LOST, sid,
-                 ISDSC_CONNECTION_FAILED);
-    aer = post_aer(t);
+                   cqe.status, qihba_isdsc(cqe.status), cqe.detail);
+    qihba_check_cqe("TUR", &cqe, ISDSC_CONNECTION_FAILED,
+                    ISCSI_HBA_DETAIL_CONNECTION_LOST);
+    qihba_expect_event(t, aer, 3000, ISCSI_HBA_EVENT_SESSION_LOST, sid,
+                       ISDSC_CONNECTION_FAILED);
+    aer = qihba_post_aer(t);
     /* Until the session is back (time2wait 1 s) */
     rw(t, sid, 1, READ_10, 0, 1, buf, &cqe);
-    check_cqe("READ while reconnecting", &cqe, ISDSC_NO_CONNECTION_AVAILABLE,
-              ISCSI_HBA_DETAIL_CONNECTION_LOST);
-    expect_event(t, aer, (2 + t->lt + LATE_S) * 1000 + SLACK_MS,
-                 ISCSI_HBA_EVENT_SESSION_RECOVERED, sid, 0);
+    qihba_check_cqe("READ while reconnecting", &cqe,
+                    ISDSC_NO_CONNECTION_AVAILABLE,
+                    ISCSI_HBA_DETAIL_CONNECTION_LOST);
+    qihba_expect_event(t, aer,
+                       (2 + t->lt + QIHBA_LATE_S) * 1000 + QIHBA_SLACK_MS,
+                       ISCSI_HBA_EVENT_SESSION_RECOVERED, sid, 0);
     g_test_message("EVENT_SESSION_RECOVERED after %.2f s",
                    (g_get_monotonic_time() - t0) / (double)G_USEC_PER_SEC);
-    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
     g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
     g_assert_cmpuint(si.reconnects, ==, 1);
     check_counters(t, id, 1, 1);
     events_wait(t, 1);
-    check_event(g_ptr_array_index(t->events, 0), id, "scsi", "disconnect",
+    check_event(g_ptr_array_index(events, 0), id, "scsi", "disconnect",
                 0);
 
     /* I/O works again (after the UNIT ATTENTION of the new nexus) */
-    tur_init(t, &sqe, sid, 1);
-    io_exec_good(t, &sqe, &cqe);
+    qihba_tur_init(t, &sqe, sid, 1);
+    qihba_io_exec_good(t, &sqe, &cqe);
     rw_good(t, sid, 1, READ_10, 0, 1, buf);
-    logout_ok(t, sid);
+    qihba_logout_ok(t, sid);
     t_quit(t);
 }
 
@@ -2696,14 +2195,14 @@ static void test_admin_session_commands(void)
     unsigned wrong = 0;
     uint32_t sid, other;
     size_t i;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     t = t_start(NULL);
-    sid = login_ok(t, TGTD_TARGET_PLAIN);
-    other = login_ok(t, TGTD_TARGET_MULTI);
+    sid = qihba_login_ok(t, TGTD_TARGET_PLAIN);
+    other = qihba_login_ok(t, TGTD_TARGET_MULTI);
     for (i = 0; i < G_N_ELEMENTS(rows); i++) {
         g_autofree char *match = NULL;
         int64_t id;
@@ -2723,10 +2222,10 @@ static void test_admin_session_commands(void)
         if (rows[i].opcode == ISCSI_HBA_ADM_LOGOUT) {
             sqe.hdr.session_id = 0xdead0007u;   /* no such session */
         }
-        t_admin(t, &sqe, &cqe);
+        qihba_t_admin(t, &sqe, &cqe);
         g_assert_cmpuint(cqe.detail, !=, ISCSI_HBA_DETAIL_INJECTED);
         sqe.hdr.session_id = sid;
-        t_cmd(t, ISCSI_HBA_ADMIN_QID, &sqe, LOGOUT_WAIT_MS, &cqe);
+        qihba_t_cmd(t, ISCSI_HBA_ADMIN_QID, &sqe, QIHBA_LOGOUT_WAIT_MS, &cqe);
         if (cqe.status != ISDSC_SESSION_BUSY ||
             cqe.detail != ISCSI_HBA_DETAIL_INJECTED) {
             g_test_message("%s: rule op=admin,opcode=0x%02x,%s did not "
@@ -2737,8 +2236,8 @@ static void test_admin_session_commands(void)
         fault_del(t, id);
     }
     g_assert_cmpuint(session_count(t), ==, 2);
-    logout_ok(t, sid);
-    logout_ok(t, other);
+    qihba_logout_ok(t, sid);
+    qihba_logout_ok(t, other);
     t_quit(t);
     if (wrong) {
         g_test_message("%u of %zu rules on session commands did not fire",
@@ -2755,50 +2254,50 @@ static void test_tmf_status(void)
     uint16_t held;
     uint32_t sid;
     int64_t id;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     t = t_start(NULL);
-    sid = open_plain(t);
+    sid = qihba_open_plain(t);
 
     id = fault_add(t, "{'op': 'tmf', 'opcode': %d, 'action': 'status', "
                    "'status': 'SCSI_REQUEST_FAILED'}",
                    ISCSI_HBA_TMF_ABORT_TASK);
     /* Not an ABORT_TASK: real */
-    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
-    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(), &cqe);
-    check_cqe("LUN_RESET", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_sqe_tmf(&sqe, sid, 1, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("LUN_RESET", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     g_assert_cmpuint(cqe.result, ==, TMF_RSP_COMPLETE);
     /* SCSI commands are not task management */
-    tur_init(t, &sqe, sid, 1);
-    io_exec_good(t, &sqe, &cqe);
+    qihba_tur_init(t, &sqe, sid, 1);
+    qihba_io_exec_good(t, &sqe, &cqe);
     check_counters(t, id, 0, 0);
 
-    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, IO_QID, 0xfff0);
-    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(), &cqe);
+    qihba_sqe_tmf(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, QIHBA_IO_QID, 0xfff0);
+    qihba_io_exec(t, &sqe, &cqe);
     check_injected("ABORT_TASK", &cqe, ISDSC_SCSI_REQUEST_FAILED);
     g_assert_cmphex(last_status(t), ==, ISDSC_SCSI_REQUEST_FAILED);
     check_counters(t, id, 1, 1);
     events_wait(t, 1);
-    check_event(g_ptr_array_index(t->events, 0), id, "tmf", "status",
+    check_event(g_ptr_array_index(events, 0), id, "tmf", "status",
                 ISDSC_SCSI_REQUEST_FAILED);
 
     /* Once */
-    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(), &cqe);
-    check_cqe("ABORT_TASK", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("ABORT_TASK", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     g_assert_cmpuint(cqe.result, ==, TMF_RSP_NO_TASK);
 
     /* A dropped TMF never completes; a reset still reaches it */
     fault_add(t, "{'op': 'tmf', 'opcode': %d, 'action': 'drop'}",
               ISCSI_HBA_TMF_LUN_RESET);
-    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
-    held = t_submit(t, IO_QID, &sqe);
-    g_assert_false(t_poll(t, IO_QID, held, NEVER_MS, &cqe, NULL));
+    qihba_sqe_tmf(&sqe, sid, 1, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
+    held = qihba_submit(t->h, QIHBA_IO_QID, &sqe);
+    g_assert_false(qihba_t_poll(t, QIHBA_IO_QID, held, NEVER_MS, &cqe, NULL));
     release_held(t, sid, 0, held, ISCSI_HBA_TMF_TARGET_WARM_RESET, 0,
                  TMF_RSP_NOT_SUPPORTED);
-    logout_ok(t, sid);
+    qihba_logout_ok(t, sid);
     t_quit(t);
 }
 
@@ -2807,10 +2306,7 @@ int main(int argc, char **argv)
     int ret;
 
     g_test_init(&argc, &argv, NULL);
-    fx = tgtd_fixture_start(&fx_error);
-    if (fx) {
-        qtest_add_abrt_handler(fixture_abort_hook, fx);
-    }
+    fx = qihba_fixture_start(qihba_fixture_abort, &fx_error);
 
     qtest_add_func("/iscsi-hba/fault/isdsc/all", test_isdsc_all);
     qtest_add_func("/iscsi-hba/fault/isdsc/raw", test_isdsc_raw);
@@ -2849,10 +2345,7 @@ int main(int argc, char **argv)
                    test_admin_session_commands);
 
     ret = g_test_run();
-    if (fx) {
-        qtest_remove_abrt_handler(fx);
-    }
-    tgtd_fixture_free(fx);
+    qihba_fixture_free(fx);
     g_clear_error(&fx_error);
     return ret;
 }

@@ -21,6 +21,7 @@
 #include "qemu/bswap.h"
 #include "libqtest.h"
 #include "libqos/iscsi-hba.h"
+#include "libqos/iscsi-hba-session.h"
 #include "libqos/tgtd-fixture.h"
 #include "qobject/qdict.h"
 #include "scsi/constants.h"
@@ -28,26 +29,10 @@
 /* Device timeouts of most tests (properties, seconds). */
 #define LT                      3       /* login-timeout */
 #define CT                      5       /* command-timeout */
-/* The spec lets every device limit expire up to about 2 s late. */
-#define LATE_S                  2
-/* What the test allows itself on top (polling, scheduling). */
-#define SLACK_MS                750
-
-#define ADMIN_ENTRIES           32
-#define IO_QID                  1
-#define IO_ENTRIES              128
-#define SCRATCH_SIZE            (64 * KiB)
-#define ADMIN_WAIT_MS           5000
-#define LOGOUT_WAIT_MS          ((5 + LATE_S) * 1000 + SLACK_MS)
-#define UA_RETRIES              4
 
 /* SCSI values scsi/constants.h does not name. */
 #define ASC_LBA_OUT_OF_RANGE    0x21
 #define ASC_POWER_ON_RESET      0x29
-#define SENSE_FIXED             0x70
-#define SENSE_FIXED_DEFERRED    0x71
-#define SENSE_DESC              0x72
-#define SENSE_DESC_DEFERRED     0x73
 
 /* iSCSI task management responses (RFC 3720 10.6.1), TASK_MGMT result. */
 #define TMF_RSP_COMPLETE        0
@@ -67,45 +52,8 @@ static GError *fx_error;
 static char *extra_backing;
 
 /*
- * Driver state of one test: the device, scratch memory, and CQEs that
- * were consumed while waiting for another command.
- */
-typedef struct Stashed {
-    struct iscsi_hba_cqe cqe;
-    uint64_t seq;               /* order of arrival on its CQ */
-} Stashed;
-
-typedef struct T {
-    QIscsiHba *h;
-    QTestState *qts;
-    int lt;                     /* login-timeout */
-    int ct;                     /* command-timeout */
-    uint64_t scratch;           /* SCRATCH_SIZE bytes for admin output */
-    uint64_t sense;             /* MAX_SENSE_LEN bytes */
-    uint64_t seq;
-    GArray *stash[2];           /* admin CQ and CQ IO_QID */
-    uint64_t blocks;            /* capacity of the LUN set up last */
-    uint32_t bs;                /* its block size */
-} T;
-
-/*
  * Fixture
  */
-
-static bool fixture_ready(void)
-{
-    if (fx) {
-        g_assert_true(tgtd_fixture_is_running(fx));
-        return true;
-    }
-    if (g_error_matches(fx_error, TGTD_FIXTURE_ERROR,
-                        TGTD_FIXTURE_ERROR_UNAVAILABLE)) {
-        g_test_skip(fx_error->message);
-        return false;
-    }
-    g_assert_no_error(fx_error);
-    return false;
-}
 
 static void fixture_restore(void)
 {
@@ -118,19 +66,13 @@ static void fixture_restore(void)
     tgtd_fixture_thaw(fx);
 }
 
-/*
- * A failed assertion aborts the binary: kill tgtd and remove its files
- * (tgtd itself would die with us anyway, see tgtd-fixture.h).
- */
+/* A failed assertion aborts the binary: remove extra_backing, too. */
 static void fixture_abort_hook(void *data)
 {
-    TgtdFixture *f = data;
-
-    tgtd_fixture_kill(f);
     if (extra_backing) {
         unlink(extra_backing);
     }
-    tgtd_fixture_stop(f);
+    qihba_fixture_abort(data);
 }
 
 static const char *target_name(TgtdTargetId tgt)
@@ -139,163 +81,8 @@ static const char *target_name(TgtdTargetId tgt)
 }
 
 /*
- * Device and queues
- */
-
-static const char *isdsc(uint32_t status)
-{
-    const char *name = iscsi_hba_isdsc_name(status);
-
-    return name ? name : "(unknown)";
-}
-
-static void check_cqe(const char *what, const struct iscsi_hba_cqe *cqe,
-                      uint32_t status, uint16_t detail)
-{
-    if (cqe->status != status || cqe->detail != detail) {
-        g_test_message("%s: got status 0x%08x %s detail %u, "
-                       "expected 0x%08x %s detail %u", what,
-                       cqe->status, isdsc(cqe->status), cqe->detail,
-                       status, isdsc(status), detail);
-    }
-    g_assert_cmphex(cqe->status, ==, status);
-    g_assert_cmpuint(cqe->detail, ==, detail);
-}
-
-static uint64_t t_alloc(T *t, size_t size, uint8_t fill)
-{
-    uint64_t addr = guest_alloc(&t->h->alloc, size);
-
-    qtest_memset(t->qts, addr, fill, size);
-    return addr;
-}
-
-static T *t_start(int lt, int ct, const char *extra)
-{
-    g_autofree char *opts = g_strdup_printf("login-timeout=%d,"
-                                            "command-timeout=%d%s%s",
-                                            lt, ct, extra ? "," : "",
-                                            extra ? extra : "");
-    T *t = g_new0(T, 1);
-
-    t->h = qihba_start(opts);
-    t->qts = t->h->qts;
-    t->lt = lt;
-    t->ct = ct;
-    t->stash[0] = g_array_new(false, false, sizeof(Stashed));
-    t->stash[1] = g_array_new(false, false, sizeof(Stashed));
-    qihba_enable(t->h, ADMIN_ENTRIES);
-    g_assert_cmphex(qihba_create_io_queue(t->h, IO_QID, IO_ENTRIES,
-                                          IO_ENTRIES, 0, false), ==, 0);
-    t->scratch = t_alloc(t, SCRATCH_SIZE, 0);
-    t->sense = t_alloc(t, ISCSI_HBA_MAX_SENSE_LEN, 0);
-    return t;
-}
-
-static void t_quit(T *t)
-{
-    g_array_free(t->stash[0], true);
-    g_array_free(t->stash[1], true);
-    qihba_quit(t->h);
-    g_free(t);
-}
-
-static uint16_t t_submit(T *t, uint16_t qid, struct iscsi_hba_sqe *sqe)
-{
-    return qihba_submit(t->h, qid, sqe);
-}
-
-/*
- * Wait up to @timeout_ms for the completion of @cid on @qid.  CQEs of
- * other commands that arrive meanwhile are kept for later waits, so that
- * commands may complete in any order (ASYNC_EVENT, LOGIN, ...).  @seq
- * (may be NULL) gets the CQE's place in the CQ's arrival order.
- */
-static bool t_poll(T *t, uint16_t qid, uint16_t cid, int timeout_ms,
-                   struct iscsi_hba_cqe *out, uint64_t *seq)
-{
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    GArray *stash;
-
-    g_assert(qid == ISCSI_HBA_ADMIN_QID || qid == IO_QID);
-    stash = t->stash[qid];
-    for (;;) {
-        struct iscsi_hba_cqe cqe;
-        guint i;
-
-        for (i = 0; i < stash->len; i++) {
-            Stashed *s = &g_array_index(stash, Stashed, i);
-
-            if (s->cqe.cid == cid) {
-                *out = s->cqe;
-                if (seq) {
-                    *seq = s->seq;
-                }
-                g_array_remove_index(stash, i);
-                return true;
-            }
-        }
-        if (qihba_peek_cqe(t->h, qid, 0, &cqe)) {
-            Stashed s = { .cqe = cqe, .seq = t->seq++ };
-
-            qihba_consume(t->h, qid, 1);
-            g_assert_cmpuint(cqe.sq_id, ==, qid);
-            g_array_append_val(stash, s);
-            continue;
-        }
-        if (g_get_monotonic_time() > deadline) {
-            return false;
-        }
-        g_usleep(200);
-    }
-}
-
-static void t_wait(T *t, uint16_t qid, uint16_t cid, int timeout_ms,
-                   struct iscsi_hba_cqe *out, uint64_t *seq)
-{
-    if (!t_poll(t, qid, cid, timeout_ms, out, seq)) {
-        g_error("no completion of cid %u on queue %u within %d ms",
-                cid, qid, timeout_ms);
-    }
-}
-
-static void t_cmd(T *t, uint16_t qid, struct iscsi_hba_sqe *sqe,
-                  int timeout_ms, struct iscsi_hba_cqe *cqe)
-{
-    uint16_t cid = t_submit(t, qid, sqe);
-
-    t_wait(t, qid, cid, timeout_ms, cqe, NULL);
-}
-
-static void t_admin(T *t, struct iscsi_hba_sqe *sqe,
-                    struct iscsi_hba_cqe *cqe)
-{
-    t_cmd(t, ISCSI_HBA_ADMIN_QID, sqe, ADMIN_WAIT_MS, cqe);
-}
-
-static int login_wait_ms(T *t)
-{
-    return (2 * t->lt + LATE_S) * 1000 + SLACK_MS;
-}
-
-static int scsi_wait_ms(T *t)
-{
-    return (t->ct + LATE_S) * 1000 + SLACK_MS;
-}
-
-/*
  * Admin commands
  */
-
-static void params_init(struct iscsi_hba_login_params *p, const char *target)
-{
-    memset(p, 0, sizeof(*p));
-    g_strlcpy(p->target_name, target, sizeof(p->target_name));
-    g_strlcpy(p->portal_host, fx->host, sizeof(p->portal_host));
-    p->portal_port = fx->port;
-    p->session_type = ISCSI_HBA_SESSION_NORMAL;
-    p->auth_type = ISCSI_HBA_AUTH_NONE;
-}
 
 static void params_chap(struct iscsi_hba_login_params *p, uint8_t auth,
                         const char *user, const char *secret)
@@ -306,24 +93,16 @@ static void params_chap(struct iscsi_hba_login_params *p, uint8_t auth,
     memcpy(p->chap_secret, secret, p->chap_secret_len);
 }
 
-static uint16_t login_start(T *t, const struct iscsi_hba_login_params *p)
-{
-    uint64_t buf = t_alloc(t, sizeof(*p), 0);
-    struct iscsi_hba_sqe sqe;
-
-    qtest_bufwrite(t->qts, buf, p, sizeof(*p));
-    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_LOGIN, buf, sizeof(*p));
-    return t_submit(t, ISCSI_HBA_ADMIN_QID, &sqe);
-}
-
-/* LOGIN; returns the status and, on success or warning, the session. */
-static uint32_t login(T *t, const struct iscsi_hba_login_params *p,
+/*
+ * qihba_login(), checking that the result is a session id unless the
+ * status is an error; returns the status, and the session id in @sid.
+ */
+static uint32_t login(QIscsiHbaTest *t, const struct iscsi_hba_login_params *p,
                       uint32_t *sid, struct iscsi_hba_cqe *cqe_out)
 {
     struct iscsi_hba_cqe cqe;
-    uint16_t cid = login_start(t, p);
 
-    t_wait(t, ISCSI_HBA_ADMIN_QID, cid, login_wait_ms(t), &cqe, NULL);
+    qihba_login(t, p, &cqe);
     if (ISCSI_HBA_STATUS_IS_ERROR(cqe.status)) {
         g_assert_cmphex(cqe.result, ==, 0);
     } else {
@@ -339,80 +118,39 @@ static uint32_t login(T *t, const struct iscsi_hba_login_params *p,
     return cqe.status;
 }
 
-static void expect_login(T *t, const char *what,
+static void expect_login(QIscsiHbaTest *t, const char *what,
                          const struct iscsi_hba_login_params *p,
                          uint32_t status, uint16_t detail, uint32_t *sid)
 {
     struct iscsi_hba_cqe cqe;
 
     login(t, p, sid, &cqe);
-    check_cqe(what, &cqe, status, detail);
+    qihba_check_cqe(what, &cqe, status, detail);
 }
 
-static uint32_t login_ok(T *t, TgtdTargetId tgt)
-{
-    struct iscsi_hba_login_params p;
-    uint32_t sid;
-
-    params_init(&p, target_name(tgt));
-    expect_login(t, target_name(tgt), &p, 0, ISCSI_HBA_DETAIL_NONE, &sid);
-    return sid;
-}
-
-static void admin_expect(T *t, const char *what, struct iscsi_hba_sqe *sqe,
-                         uint32_t status, uint16_t detail,
-                         struct iscsi_hba_cqe *cqe_out)
+static void admin_expect(QIscsiHbaTest *t, const char *what,
+                         struct iscsi_hba_sqe *sqe, uint32_t status,
+                         uint16_t detail, struct iscsi_hba_cqe *cqe_out)
 {
     struct iscsi_hba_cqe cqe;
 
-    t_admin(t, sqe, &cqe);
-    check_cqe(what, &cqe, status, detail);
+    qihba_t_admin(t, sqe, &cqe);
+    qihba_check_cqe(what, &cqe, status, detail);
     if (cqe_out) {
         *cqe_out = cqe;
     }
 }
 
-static void logout_ok(T *t, uint32_t sid)
-{
-    struct iscsi_hba_sqe sqe;
-    struct iscsi_hba_cqe cqe;
-
-    qihba_sqe_init(&sqe, ISCSI_HBA_ADM_LOGOUT);
-    sqe.hdr.session_id = sid;
-    t_cmd(t, ISCSI_HBA_ADMIN_QID, &sqe, LOGOUT_WAIT_MS, &cqe);
-    check_cqe("LOGOUT", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
-    g_assert_cmphex(cqe.result, ==, 0);
-}
-
-static uint32_t session_info(T *t, uint32_t sid,
-                             struct iscsi_hba_session_info *si)
-{
-    struct iscsi_hba_sqe sqe;
-    struct iscsi_hba_cqe cqe;
-
-    qtest_memset(t->qts, t->scratch, 0, sizeof(*si));
-    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_SESSION_INFO, t->scratch,
-                     sizeof(*si));
-    sqe.hdr.session_id = sid;
-    t_admin(t, &sqe, &cqe);
-    if (cqe.status == 0) {
-        g_assert_cmpuint(cqe.result, ==, sizeof(*si));
-        qtest_bufread(t->qts, t->scratch, si, sizeof(*si));
-        g_assert_cmphex(si->session_id, ==, sid);
-    }
-    return cqe.status;
-}
-
-static uint16_t session_state(T *t, uint32_t sid)
+static uint16_t session_state(QIscsiHbaTest *t, uint32_t sid)
 {
     struct iscsi_hba_session_info si;
 
-    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
     return si.state;
 }
 
 /* LIST_SESSIONS into @ids (room for @max); returns the count. */
-static unsigned list_sessions(T *t, uint32_t *ids, unsigned max)
+static unsigned list_sessions(QIscsiHbaTest *t, uint32_t *ids, unsigned max)
 {
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
@@ -439,17 +177,17 @@ static bool list_has(const uint32_t *ids, unsigned n, uint32_t sid)
     return false;
 }
 
-static void report_luns(T *t, uint32_t sid, uint64_t buf, uint32_t len,
-                        struct iscsi_hba_cqe *cqe)
+static void report_luns(QIscsiHbaTest *t, uint32_t sid, uint64_t buf,
+                        uint32_t len, struct iscsi_hba_cqe *cqe)
 {
     struct iscsi_hba_sqe sqe;
 
     qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_REPORT_LUNS, buf, len);
     sqe.hdr.session_id = sid;
-    t_cmd(t, ISCSI_HBA_ADMIN_QID, &sqe, scsi_wait_ms(t), cqe);
+    qihba_t_cmd(t, ISCSI_HBA_ADMIN_QID, &sqe, qihba_scsi_wait_ms(t), cqe);
 }
 
-static uint32_t set_chap_secret(T *t, const char *secret)
+static uint32_t set_chap_secret(QIscsiHbaTest *t, const char *secret)
 {
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
@@ -458,11 +196,11 @@ static uint32_t set_chap_secret(T *t, const char *secret)
     qtest_memwrite(t->qts, t->scratch, secret, len);
     qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_SET_CHAP_SECRET, t->scratch, len);
     sqe.u.buf.param = ISCSI_HBA_CHAP_SECRET_INITIATOR;
-    t_admin(t, &sqe, &cqe);
+    qihba_t_admin(t, &sqe, &cqe);
     return cqe.status;
 }
 
-static void set_initiator_name(T *t, const char *name)
+static void set_initiator_name(QIscsiHbaTest *t, const char *name)
 {
     struct iscsi_hba_sqe sqe;
 
@@ -473,234 +211,9 @@ static void set_initiator_name(T *t, const char *name)
                  NULL);
 }
 
-static uint16_t post_aer(T *t)
-{
-    struct iscsi_hba_sqe sqe;
-
-    qihba_sqe_init(&sqe, ISCSI_HBA_ADM_ASYNC_EVENT);
-    return t_submit(t, ISCSI_HBA_ADMIN_QID, &sqe);
-}
-
-/* Wait for the ASYNC_EVENT @cid and check the event it reports. */
-static void expect_event(T *t, uint16_t cid, int timeout_ms, uint8_t type,
-                         uint32_t sid, uint32_t info)
-{
-    struct iscsi_hba_cqe cqe;
-
-    t_wait(t, ISCSI_HBA_ADMIN_QID, cid, timeout_ms, &cqe, NULL);
-    check_cqe("ASYNC_EVENT", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
-    g_test_message("event type %u session 0x%08x info 0x%08x %s",
-                   ISCSI_HBA_EVENT_TYPE(cqe.result),
-                   ISCSI_HBA_EVENT_SESSION(cqe.result), cqe.info,
-                   isdsc(cqe.info));
-    g_assert_cmpuint(ISCSI_HBA_EVENT_TYPE(cqe.result), ==, type);
-    g_assert_cmphex(ISCSI_HBA_EVENT_SESSION(cqe.result), ==, sid);
-    g_assert_cmphex(cqe.result & 0xffffff00u, ==, 0);
-    g_assert_cmphex(cqe.info, ==, info);
-}
-
 /*
  * SCSI commands
  */
-
-typedef struct Sense {
-    uint8_t key;
-    uint8_t asc;
-    uint8_t ascq;
-} Sense;
-
-static void lun_set(uint8_t lun[8], unsigned n)
-{
-    memset(lun, 0, 8);
-    lun[1] = n;                 /* peripheral device addressing, bus 0 */
-}
-
-/* A SCSI_CMD without data elements yet; full-size sense buffer. */
-static void scsi_init(T *t, struct iscsi_hba_sqe *sqe, uint32_t sid,
-                      const uint8_t lun[8], uint8_t dir, const uint8_t *cdb,
-                      uint8_t cdb_len, uint32_t data_len)
-{
-    qihba_sqe_init(sqe, ISCSI_HBA_IO_SCSI_CMD);
-    sqe->hdr.flags = dir;
-    sqe->hdr.session_id = sid;
-    memcpy(sqe->u.scsi.lun, lun, 8);
-    g_assert_cmpuint(cdb_len, <=, 16);
-    memcpy(sqe->u.scsi.cdb, cdb, cdb_len);
-    sqe->u.scsi.cdb_len = cdb_len;
-    sqe->u.scsi.data_len = data_len;
-    sqe->u.scsi.sense_addr = t->sense;
-    sqe->u.scsi.sense_len = ISCSI_HBA_MAX_SENSE_LEN;
-}
-
-static void scsi_add_sg(struct iscsi_hba_sqe *sqe, uint64_t addr,
-                        uint32_t len)
-{
-    uint16_t n = sqe->u.scsi.sg_count++;
-
-    g_assert_cmpuint(n, <, ISCSI_HBA_INLINE_SG);
-    sqe->u.scsi.sg[n].addr = addr;
-    sqe->u.scsi.sg[n].len = len;
-}
-
-static void cdb_rw(uint8_t *cdb, uint8_t *cdb_len, uint8_t op, uint64_t lba,
-                   uint32_t blocks)
-{
-    memset(cdb, 0, 16);
-    cdb[0] = op;
-    if (op == READ_16 || op == WRITE_16) {
-        stq_be_p(&cdb[2], lba);
-        stl_be_p(&cdb[10], blocks);
-        *cdb_len = 16;
-    } else {
-        g_assert(op == READ_10 || op == WRITE_10);
-        g_assert_cmpuint(lba, <=, UINT32_MAX);
-        g_assert_cmpuint(blocks, <=, UINT16_MAX);
-        stl_be_p(&cdb[2], lba);
-        stw_be_p(&cdb[7], blocks);
-        *cdb_len = 10;
-    }
-}
-
-/* READ or WRITE of @blocks at @lba; data elements still to be added. */
-static void rw_init(T *t, struct iscsi_hba_sqe *sqe, uint32_t sid,
-                    unsigned lun, uint8_t op, uint64_t lba, uint32_t blocks)
-{
-    uint8_t cdb[16], cdb_len, l[8];
-    bool write = op == WRITE_10 || op == WRITE_16;
-
-    lun_set(l, lun);
-    cdb_rw(cdb, &cdb_len, op, lba, blocks);
-    scsi_init(t, sqe, sid, l, write ? ISCSI_HBA_SCSI_DIR_WRITE :
-              ISCSI_HBA_SCSI_DIR_READ, cdb, cdb_len, blocks * t->bs);
-}
-
-static void tur_init(T *t, struct iscsi_hba_sqe *sqe, uint32_t sid,
-                     unsigned lun)
-{
-    static const uint8_t cdb[6] = { TEST_UNIT_READY };
-    uint8_t l[8];
-
-    lun_set(l, lun);
-    scsi_init(t, sqe, sid, l, ISCSI_HBA_SCSI_DIR_NONE, cdb, sizeof(cdb), 0);
-}
-
-static Sense sense_decode(const uint8_t *s, unsigned len)
-{
-    Sense r = { 0 };
-
-    g_assert_cmpuint(len, >=, 4);
-    switch (s[0] & 0x7f) {
-    case SENSE_FIXED:
-    case SENSE_FIXED_DEFERRED:
-        g_assert_cmpuint(len, >=, 14);
-        r.key = s[2] & 0xf;
-        r.asc = s[12];
-        r.ascq = s[13];
-        break;
-    case SENSE_DESC:
-    case SENSE_DESC_DEFERRED:
-        r.key = s[1] & 0xf;
-        r.asc = s[2];
-        r.ascq = s[3];
-        break;
-    default:
-        g_error("unknown sense response code 0x%02x", s[0]);
-    }
-    return r;
-}
-
-static Sense sense_of(T *t, const struct iscsi_hba_cqe *cqe)
-{
-    uint8_t s[ISCSI_HBA_MAX_SENSE_LEN];
-
-    g_assert_true(cqe->flags & ISCSI_HBA_CQE_SENSE_VALID);
-    g_assert_cmpuint(cqe->sense_len, >, 0);
-    g_assert_cmpuint(cqe->sense_len, <=, ISCSI_HBA_MAX_SENSE_LEN);
-    qtest_bufread(t->qts, t->sense, s, cqe->sense_len);
-    return sense_decode(s, cqe->sense_len);
-}
-
-static bool is_unit_attention(T *t, const struct iscsi_hba_cqe *cqe)
-{
-    return cqe->status == 0 && cqe->scsi_status == CHECK_CONDITION &&
-           (cqe->flags & ISCSI_HBA_CQE_SENSE_VALID) &&
-           sense_of(t, cqe).key == UNIT_ATTENTION;
-}
-
-static void scsi_exec(T *t, struct iscsi_hba_sqe *sqe,
-                      struct iscsi_hba_cqe *cqe)
-{
-    t_cmd(t, IO_QID, sqe, scsi_wait_ms(t), cqe);
-}
-
-/*
- * Run a SCSI command until it gets past UNIT ATTENTION (expected after a
- * login, a reconnection or a reset) and check that it succeeded.
- */
-static void scsi_exec_good(T *t, struct iscsi_hba_sqe *sqe,
-                           struct iscsi_hba_cqe *cqe)
-{
-    int i;
-
-    for (i = 0; i < UA_RETRIES; i++) {
-        scsi_exec(t, sqe, cqe);
-        if (!is_unit_attention(t, cqe)) {
-            break;
-        }
-    }
-    check_cqe("SCSI_CMD", cqe, 0, ISCSI_HBA_DETAIL_NONE);
-    g_assert_cmphex(cqe->scsi_status, ==, GOOD);
-    g_assert_cmphex(cqe->result, ==, 0);
-    g_assert_false(cqe->flags & ISCSI_HBA_CQE_SENSE_VALID);
-    g_assert_cmpuint(cqe->sense_len, ==, 0);
-}
-
-/* Clear the UNIT ATTENTION of a new nexus and read the capacity. */
-static void lun_setup(T *t, uint32_t sid, unsigned lun)
-{
-    static const uint8_t cdb[10] = { READ_CAPACITY_10 };
-    struct iscsi_hba_sqe sqe;
-    struct iscsi_hba_cqe cqe;
-    uint8_t l[8], cap[8];
-    uint64_t buf = t_alloc(t, sizeof(cap), 0);
-
-    tur_init(t, &sqe, sid, lun);
-    scsi_exec_good(t, &sqe, &cqe);
-    lun_set(l, lun);
-    scsi_init(t, &sqe, sid, l, ISCSI_HBA_SCSI_DIR_READ, cdb, sizeof(cdb),
-              sizeof(cap));
-    scsi_add_sg(&sqe, buf, sizeof(cap));
-    scsi_exec_good(t, &sqe, &cqe);
-    g_assert_false(cqe.flags & (ISCSI_HBA_CQE_RESID_UNDER |
-                                ISCSI_HBA_CQE_RESID_OVER));
-    qtest_bufread(t->qts, buf, cap, sizeof(cap));
-    t->blocks = (uint64_t)ldl_be_p(&cap[0]) + 1;
-    t->bs = ldl_be_p(&cap[4]);
-    g_assert_cmpuint(t->bs, >=, 512);
-    guest_free(&t->h->alloc, buf);
-}
-
-/* Log in to the plain target and make LUN 1 ready for I/O. */
-static uint32_t open_plain(T *t)
-{
-    uint32_t sid = login_ok(t, TGTD_TARGET_PLAIN);
-
-    lun_setup(t, sid, 1);
-    g_assert_cmpuint(t->blocks * t->bs, ==,
-                     fx->target[TGTD_TARGET_PLAIN].lun_size);
-    return sid;
-}
-
-static void fill_pattern(uint8_t *buf, size_t len, uint32_t seed)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        uint32_t x = (seed ^ (uint32_t)i) * 0x9e3779b1u;
-
-        buf[i] = x >> 24;
-    }
-}
 
 static void assert_filled(const uint8_t *buf, size_t len, uint8_t val)
 {
@@ -714,67 +227,38 @@ static void assert_filled(const uint8_t *buf, size_t len, uint8_t val)
 }
 
 /* One-element READ or WRITE of @len bytes at @lba, checked GOOD. */
-static void rw_simple(T *t, uint32_t sid, uint8_t op, uint64_t lba,
+static void rw_simple(QIscsiHbaTest *t, uint32_t sid, uint8_t op, uint64_t lba,
                       uint64_t buf, uint32_t len)
 {
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
 
     g_assert_cmpuint(len % t->bs, ==, 0);
-    rw_init(t, &sqe, sid, 1, op, lba, len / t->bs);
-    scsi_add_sg(&sqe, buf, len);
-    scsi_exec_good(t, &sqe, &cqe);
+    qihba_rw_init(t, &sqe, sid, 1, op, lba, len / t->bs);
+    qihba_sqe_add_sg(&sqe, buf, len);
+    qihba_io_exec_good(t, &sqe, &cqe);
     g_assert_cmphex(cqe.flags & ~ISCSI_HBA_CQE_PHASE, ==, 0);
     g_assert_cmpuint(cqe.info, ==, 0);
-}
-
-/* A TASK_MGMT SQE. */
-static void tmf_init(struct iscsi_hba_sqe *sqe, uint32_t sid, unsigned lun,
-                     uint8_t function, uint16_t ref_sqid, uint16_t ref_cid)
-{
-    qihba_sqe_init(sqe, ISCSI_HBA_IO_TASK_MGMT);
-    sqe->hdr.session_id = sid;
-    lun_set(sqe->u.tmf.lun, lun);
-    sqe->u.tmf.function = function;
-    sqe->u.tmf.ref_sqid = ref_sqid;
-    sqe->u.tmf.ref_cid = ref_cid;
 }
 
 /*
  * Every command that names a session and needs a connection fails the
  * same way on @sid: SCSI_CMD, TASK_MGMT and REPORT_LUNS.
  */
-static void expect_no_connection_io(T *t, uint32_t sid, uint32_t status,
-                                    uint16_t detail)
+static void expect_no_connection_io(QIscsiHbaTest *t, uint32_t sid,
+                                    uint32_t status, uint16_t detail)
 {
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
 
-    tur_init(t, &sqe, sid, 1);
-    scsi_exec(t, &sqe, &cqe);
-    check_cqe("SCSI_CMD", &cqe, status, detail);
-    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
-    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(t), &cqe);
-    check_cqe("TASK_MGMT", &cqe, status, detail);
+    qihba_tur_init(t, &sqe, sid, 1);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("SCSI_CMD", &cqe, status, detail);
+    qihba_sqe_tmf(&sqe, sid, 1, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("TASK_MGMT", &cqe, status, detail);
     report_luns(t, sid, t->scratch, 4096, &cqe);
-    check_cqe("REPORT_LUNS", &cqe, status, detail);
-}
-
-/* A TCP port on 127.0.0.1 that nothing listens on (right now). */
-static int closed_port(void)
-{
-    struct sockaddr_in sa = {
-        .sin_family = AF_INET,
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-    };
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
-    close(fd);
-    return ntohs(sa.sin_port);
+    qihba_check_cqe("REPORT_LUNS", &cqe, status, detail);
 }
 
 static double elapsed_s(gint64 since)
@@ -792,21 +276,21 @@ static void test_login_plain(void)
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
     uint32_t ids[4], sid;
-    Sense s;
-    T *t;
+    QIscsiHbaSense s;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
+    t = qihba_t_start(fx, LT, CT, NULL);
     g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
 
-    sid = login_ok(t, TGTD_TARGET_PLAIN);
+    sid = qihba_login_ok(t, TGTD_TARGET_PLAIN);
     g_assert_cmphex(sid, !=, 0);
     g_assert_cmpuint(list_sessions(t, ids, 4), ==, 1);
     g_assert_cmphex(ids[0], ==, sid);
 
-    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
     g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
     g_assert_cmphex(si.flags, ==, 0);
     g_assert_cmpstr(si.target_name, ==, target_name(TGTD_TARGET_PLAIN));
@@ -820,33 +304,34 @@ static void test_login_plain(void)
     g_assert_cmpuint(si.max_burst_len, ==, 0);
 
     /* The first command sees the new I_T nexus: UNIT ATTENTION 29h/00h */
-    tur_init(t, &sqe, sid, 1);
-    scsi_exec(t, &sqe, &cqe);
-    check_cqe("first TEST UNIT READY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_tur_init(t, &sqe, sid, 1);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("first TEST UNIT READY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     g_assert_cmphex(cqe.scsi_status, ==, CHECK_CONDITION);
-    s = sense_of(t, &cqe);
+    s = qihba_sense_of(t, &cqe);
     g_assert_cmphex(s.key, ==, UNIT_ATTENTION);
     g_assert_cmphex(s.asc, ==, ASC_POWER_ON_RESET);
     g_assert_cmphex(s.ascq, ==, 0);
 
     /* No data: GOOD, no flags, no residual */
-    tur_init(t, &sqe, sid, 1);
-    scsi_exec(t, &sqe, &cqe);
-    check_cqe("TEST UNIT READY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_tur_init(t, &sqe, sid, 1);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("TEST UNIT READY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     g_assert_cmphex(cqe.scsi_status, ==, GOOD);
     g_assert_cmphex(cqe.flags & ~ISCSI_HBA_CQE_PHASE, ==, 0);
     g_assert_cmpuint(cqe.sense_len, ==, 0);
     g_assert_cmpuint(cqe.info, ==, 0);
     g_assert_cmphex(cqe.result, ==, 0);
 
-    logout_ok(t, sid);
-    g_assert_cmphex(session_info(t, sid, &si), ==, ISDSC_INVALID_SESSION_ID);
+    qihba_logout_ok(t, sid);
+    g_assert_cmphex(qihba_session_info(t, sid, &si), ==,
+                    ISDSC_INVALID_SESSION_ID);
     g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
-    tur_init(t, &sqe, sid, 1);
-    scsi_exec(t, &sqe, &cqe);
-    check_cqe("SCSI_CMD after LOGOUT", &cqe, ISDSC_INVALID_SESSION_ID,
-              ISCSI_HBA_DETAIL_NO_SESSION);
-    t_quit(t);
+    qihba_tur_init(t, &sqe, sid, 1);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("SCSI_CMD after LOGOUT", &cqe, ISDSC_INVALID_SESSION_ID,
+                    ISCSI_HBA_DETAIL_NO_SESSION);
+    qihba_t_quit(t);
 }
 
 static unsigned lun_number(const uint8_t *e)
@@ -874,18 +359,18 @@ static void test_report_luns(void)
     uint32_t sid, list_len, need, n, i;
     uint32_t seen = 0;
     uint64_t buf;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     tg = &fx->target[TGTD_TARGET_MULTI];
-    t = t_start(LT, CT, NULL);
-    sid = login_ok(t, TGTD_TARGET_MULTI);
-    buf = t_alloc(t, sizeof(data), 0xa5);
+    t = qihba_t_start(fx, LT, CT, NULL);
+    sid = qihba_login_ok(t, TGTD_TARGET_MULTI);
+    buf = qihba_alloc(t->h, sizeof(data), 0xa5);
 
     report_luns(t, sid, buf, sizeof(data), &cqe);
-    check_cqe("REPORT_LUNS", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_check_cqe("REPORT_LUNS", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     qtest_bufread(t->qts, buf, data, sizeof(data));
     list_len = ldl_be_p(data);
     need = list_len + 8;
@@ -908,24 +393,24 @@ static void test_report_luns(void)
     /* Too small: the size needed, nothing written */
     qtest_memset(t->qts, buf, 0xa5, sizeof(canary));
     report_luns(t, sid, buf, 8, &cqe);
-    check_cqe("REPORT_LUNS 8 bytes", &cqe, ISDSC_BUFFER_TOO_SMALL,
-              ISCSI_HBA_DETAIL_BAD_LENGTH);
+    qihba_check_cqe("REPORT_LUNS 8 bytes", &cqe, ISDSC_BUFFER_TOO_SMALL,
+                    ISCSI_HBA_DETAIL_BAD_LENGTH);
     g_assert_cmpuint(cqe.result, ==, need);
     qtest_bufread(t->qts, buf, canary, sizeof(canary));
     assert_filled(canary, sizeof(canary), 0xa5);
     report_luns(t, sid, buf, 0, &cqe);
-    check_cqe("REPORT_LUNS 0 bytes", &cqe, ISDSC_BUFFER_TOO_SMALL,
-              ISCSI_HBA_DETAIL_BAD_LENGTH);
+    qihba_check_cqe("REPORT_LUNS 0 bytes", &cqe, ISDSC_BUFFER_TOO_SMALL,
+                    ISCSI_HBA_DETAIL_BAD_LENGTH);
     g_assert_cmpuint(cqe.result, ==, need);
 
     /* Every reported LUN, copied unchanged, takes commands */
     for (i = 0; i < n; i++) {
-        tur_init(t, &sqe, sid, 0);
+        qihba_tur_init(t, &sqe, sid, 0);
         memcpy(sqe.u.scsi.lun, &data[8 + 8 * i], 8);
-        scsi_exec_good(t, &sqe, &cqe);
+        qihba_io_exec_good(t, &sqe, &cqe);
     }
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 /*
@@ -955,14 +440,14 @@ static void test_login_chap(void)
     struct iscsi_hba_cqe cqe;
     uint32_t ids[4], sid = 0;
     size_t i;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
+    t = qihba_t_start(fx, LT, CT, NULL);
     for (i = 0; i < G_N_ELEMENTS(rows); i++) {
-        params_init(&p, target_name(TGTD_TARGET_CHAP));
+        qihba_login_params(&p, fx, target_name(TGTD_TARGET_CHAP));
         if (rows[i].auth != ISCSI_HBA_AUTH_NONE) {
             params_chap(&p, rows[i].auth,
                         rows[i].bad_user ? "nosuchuser" : fx->chap_user,
@@ -973,13 +458,13 @@ static void test_login_chap(void)
                      ISCSI_HBA_DETAIL_NONE, &sid);
         g_assert_cmpuint(list_sessions(t, ids, 4), ==, rows[i].status ? 0 : 1);
     }
-    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
     g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
     g_assert_cmphex(si.flags, ==, 0);
-    tur_init(t, &sqe, sid, 1);
-    scsi_exec_good(t, &sqe, &cqe);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_tur_init(t, &sqe, sid, 1);
+    qihba_io_exec_good(t, &sqe, &cqe);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 static void test_login_acl(void)
@@ -989,15 +474,15 @@ static void test_login_acl(void)
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
     uint32_t ids[4], sid;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
+    t = qihba_t_start(fx, LT, CT, NULL);
 
     /* tgtd answers an ACL rejection with 0x0203, not 0x0202 */
-    params_init(&p, target_name(TGTD_TARGET_ACL));
+    qihba_login_params(&p, fx, target_name(TGTD_TARGET_ACL));
     expect_login(t, "default initiator name", &p, ISDSC_NOT_FOUND,
                  ISCSI_HBA_DETAIL_NONE, NULL);
     g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
@@ -1005,19 +490,19 @@ static void test_login_acl(void)
     g_strlcpy(p.initiator_name, fx->acl_initiator, sizeof(p.initiator_name));
     expect_login(t, "allowed initiator name", &p, 0, ISCSI_HBA_DETAIL_NONE,
                  &sid);
-    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
     g_assert_cmpstr(si.target_name, ==, target_name(TGTD_TARGET_ACL));
-    tur_init(t, &sqe, sid, 1);
-    scsi_exec_good(t, &sqe, &cqe);
-    logout_ok(t, sid);
+    qihba_tur_init(t, &sqe, sid, 1);
+    qihba_io_exec_good(t, &sqe, &cqe);
+    qihba_logout_ok(t, sid);
 
     /* An empty initiator_name takes the adapter's name */
     set_initiator_name(t, fx->acl_initiator);
-    params_init(&p, target_name(TGTD_TARGET_ACL));
+    qihba_login_params(&p, fx, target_name(TGTD_TARGET_ACL));
     expect_login(t, "adapter name allowed", &p, 0, ISCSI_HBA_DETAIL_NONE,
                  &sid);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 static void test_login_mutual_chap(void)
@@ -1027,13 +512,13 @@ static void test_login_mutual_chap(void)
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
     uint32_t ids[4], sid;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
-    params_init(&p, target_name(TGTD_TARGET_MUTUAL));
+    t = qihba_t_start(fx, LT, CT, NULL);
+    qihba_login_params(&p, fx, target_name(TGTD_TARGET_MUTUAL));
     params_chap(&p, ISCSI_HBA_AUTH_MUTUAL_CHAP, fx->mutual_user,
                 fx->mutual_secret);
     g_strlcpy(p.target_chap_username, fx->mutual_target_user,
@@ -1059,12 +544,12 @@ static void test_login_mutual_chap(void)
     g_strlcpy(p.target_chap_username, fx->mutual_target_user,
               sizeof(p.target_chap_username));
     expect_login(t, "mutual CHAP", &p, 0, ISCSI_HBA_DETAIL_NONE, &sid);
-    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
     g_assert_cmphex(si.flags, ==, ISCSI_HBA_SESSION_MUTUAL_CHAP);
-    tur_init(t, &sqe, sid, 1);
-    scsi_exec_good(t, &sqe, &cqe);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_tur_init(t, &sqe, sid, 1);
+    qihba_io_exec_good(t, &sqe, &cqe);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 /*
@@ -1096,9 +581,9 @@ static void test_login_short_chap_secret(void)
     uint64_t buf;
     uint32_t sid;
     int fd;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     g_assert_cmpuint(strlen(SHORT_SECRET), <, 12);
@@ -1132,12 +617,12 @@ static void test_login_short_chap_secret(void)
                                       NULL));
     g_assert_no_error(err);
 
-    t = t_start(LT, CT, NULL);
-    params_init(&p, name);
+    t = qihba_t_start(fx, LT, CT, NULL);
+    qihba_login_params(&p, fx, name);
     params_chap(&p, ISCSI_HBA_AUTH_CHAP, SHORT_USER, SHORT_SECRET);
     login(t, &p, &sid, &cqe);
-    check_cqe("LOGIN with a short secret", &cqe, ISDSC_SHORT_CHAP_SECRET,
-              ISCSI_HBA_DETAIL_NONE);
+    qihba_check_cqe("LOGIN with a short secret", &cqe, ISDSC_SHORT_CHAP_SECRET,
+                    ISCSI_HBA_DETAIL_NONE);
     g_assert_cmpuint(ISCSI_HBA_NT_SEVERITY(cqe.status), ==,
                      ISCSI_HBA_NT_SEV_WARNING);
     g_assert_cmphex(sid, !=, 0);
@@ -1145,18 +630,18 @@ static void test_login_short_chap_secret(void)
                      ISCSI_HBA_SESSION_STATE_LOGGED_IN);
 
     /* The session works like any other */
-    lun_setup(t, sid, 1);
+    qihba_lun_setup(t, sid, 1);
     g_assert_cmpuint(t->blocks * t->bs, ==, SHORT_LUN_SIZE);
-    fill_pattern(wr, sizeof(wr), g_test_rand_int());
-    buf = t_alloc(t, sizeof(wr), 0);
+    qihba_fill_pattern(wr, sizeof(wr), g_test_rand_int());
+    buf = qihba_alloc(t->h, sizeof(wr), 0);
     qtest_bufwrite(t->qts, buf, wr, sizeof(wr));
     rw_simple(t, sid, WRITE_10, 8, buf, sizeof(wr));
     qtest_memset(t->qts, buf, 0, sizeof(wr));
     rw_simple(t, sid, READ_10, 8, buf, sizeof(rd));
     qtest_bufread(t->qts, buf, rd, sizeof(rd));
     g_assert_true(memcmp(wr, rd, sizeof(wr)) == 0);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
     short_target_delete();
 }
 
@@ -1164,37 +649,37 @@ static void test_login_errors(void)
 {
     struct iscsi_hba_login_params p;
     uint32_t ids[4];
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
+    t = qihba_t_start(fx, LT, CT, NULL);
 
     /* tgtd: unknown target name, 0x0203 */
     {
         g_autofree char *name = g_strdup_printf("%s:nosuchtarget",
                                                 fx->iqn_prefix);
 
-        params_init(&p, name);
+        qihba_login_params(&p, fx, name);
         expect_login(t, "unknown target", &p, ISDSC_NOT_FOUND,
                      ISCSI_HBA_DETAIL_NONE, NULL);
     }
 
     /* Nothing listens: connection refused */
-    params_init(&p, target_name(TGTD_TARGET_PLAIN));
-    p.portal_port = closed_port();
+    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
+    p.portal_port = qihba_closed_port();
     expect_login(t, "closed port", &p, ISDSC_CONNECTION_FAILED,
                  ISCSI_HBA_DETAIL_NONE, NULL);
 
     /* A name that does not resolve */
-    params_init(&p, target_name(TGTD_TARGET_PLAIN));
+    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
     g_strlcpy(p.portal_host, "no-such-host.invalid", sizeof(p.portal_host));
     expect_login(t, "unresolvable host", &p, ISDSC_DNS_NAME_UNRESOLVED,
                  ISCSI_HBA_DETAIL_NONE, NULL);
 
     g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
-    t_quit(t);
+    qihba_t_quit(t);
 }
 
 static void test_login_bad_names(void)
@@ -1206,82 +691,82 @@ static void test_login_bad_names(void)
     struct iscsi_hba_login_params p;
     uint32_t ids[4];
     size_t i;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
+    t = qihba_t_start(fx, LT, CT, NULL);
     for (i = 0; i < G_N_ELEMENTS(bad_targets); i++) {
-        params_init(&p, bad_targets[i]);
+        qihba_login_params(&p, fx, bad_targets[i]);
         expect_login(t, bad_targets[i], &p, ISDSC_INVALID_ISCSI_NAME,
                      ISCSI_HBA_DETAIL_BAD_NAME, NULL);
     }
-    params_init(&p, target_name(TGTD_TARGET_PLAIN));
+    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
     g_strlcpy(p.initiator_name, "not an iscsi name",
               sizeof(p.initiator_name));
     expect_login(t, "bad initiator name", &p, ISDSC_INVALID_ISCSI_NAME,
                  ISCSI_HBA_DETAIL_BAD_NAME, NULL);
     g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
-    t_quit(t);
+    qihba_t_quit(t);
 }
 
 static void test_login_twice(void)
 {
     struct iscsi_hba_login_params p;
     uint32_t ids[4], sid, sid2;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
-    sid = login_ok(t, TGTD_TARGET_PLAIN);
-    params_init(&p, target_name(TGTD_TARGET_PLAIN));
+    t = qihba_t_start(fx, LT, CT, NULL);
+    sid = qihba_login_ok(t, TGTD_TARGET_PLAIN);
+    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
     expect_login(t, "second LOGIN", &p, ISDSC_TARGET_ALREADY_LOGGED_IN,
                  ISCSI_HBA_DETAIL_NONE, NULL);
     g_assert_cmpuint(list_sessions(t, ids, 4), ==, 1);
     g_assert_cmphex(ids[0], ==, sid);
 
     /* After the LOGOUT the target is free again, under a new id */
-    logout_ok(t, sid);
-    sid2 = login_ok(t, TGTD_TARGET_PLAIN);
+    qihba_logout_ok(t, sid);
+    sid2 = qihba_login_ok(t, TGTD_TARGET_PLAIN);
     g_assert_cmphex(sid2, !=, sid);
-    logout_ok(t, sid2);
-    t_quit(t);
+    qihba_logout_ok(t, sid2);
+    qihba_t_quit(t);
 }
 
 static void test_login_too_many(void)
 {
     struct iscsi_hba_login_params p;
     uint32_t ids[4], s1, s2, s3;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, "max-sessions=2");
+    t = qihba_t_start(fx, LT, CT, "max-sessions=2");
     g_assert_cmpuint(qihba_readl(t->h, ISCSI_HBA_REG_MAX_SESSIONS), ==, 2);
-    s1 = login_ok(t, TGTD_TARGET_PLAIN);
-    s2 = login_ok(t, TGTD_TARGET_MULTI);
-    params_init(&p, target_name(TGTD_TARGET_CHAP));
+    s1 = qihba_login_ok(t, TGTD_TARGET_PLAIN);
+    s2 = qihba_login_ok(t, TGTD_TARGET_MULTI);
+    qihba_login_params(&p, fx, target_name(TGTD_TARGET_CHAP));
     params_chap(&p, ISCSI_HBA_AUTH_CHAP, fx->chap_user, fx->chap_secret);
     expect_login(t, "third LOGIN", &p, ISDSC_TOO_MANY_SESSIONS,
                  ISCSI_HBA_DETAIL_NONE, NULL);
     g_assert_cmpuint(list_sessions(t, ids, 4), ==, 2);
     g_assert_true(list_has(ids, 2, s1) && list_has(ids, 2, s2));
 
-    logout_ok(t, s1);
+    qihba_logout_ok(t, s1);
     expect_login(t, "LOGIN after a LOGOUT", &p, 0, ISCSI_HBA_DETAIL_NONE,
                  &s3);
     g_assert_cmpuint(list_sessions(t, ids, 4), ==, 2);
     g_assert_true(list_has(ids, 2, s2) && list_has(ids, 2, s3));
-    logout_ok(t, s2);
-    logout_ok(t, s3);
-    t_quit(t);
+    qihba_logout_ok(t, s2);
+    qihba_logout_ok(t, s3);
+    qihba_t_quit(t);
 }
 
-static void expect_invalid_session(T *t, uint32_t sid)
+static void expect_invalid_session(QIscsiHbaTest *t, uint32_t sid)
 {
     struct iscsi_hba_session_info si;
     struct iscsi_hba_sqe sqe;
@@ -1303,24 +788,24 @@ static void expect_invalid_session(T *t, uint32_t sid)
 static void test_session_invalid_id(void)
 {
     uint32_t old, sid;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
+    t = qihba_t_start(fx, LT, CT, NULL);
     expect_invalid_session(t, BOGUS_SESSION_ID);
 
     /* An id that ended stays invalid while a new session has its slot */
-    old = login_ok(t, TGTD_TARGET_PLAIN);
-    logout_ok(t, old);
-    sid = login_ok(t, TGTD_TARGET_PLAIN);
+    old = qihba_login_ok(t, TGTD_TARGET_PLAIN);
+    qihba_logout_ok(t, old);
+    sid = qihba_login_ok(t, TGTD_TARGET_PLAIN);
     g_assert_cmphex(sid, !=, old);
     expect_invalid_session(t, old);
     g_assert_cmpuint(session_state(t, sid), ==,
                      ISCSI_HBA_SESSION_STATE_LOGGED_IN);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 /*
@@ -1337,16 +822,16 @@ static void test_login_frozen(void)
     gint64 t0, q0;
     double qmp_s, login_s;
     QDict *rsp;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     /* login-timeout below command-timeout, as the spec recommends */
-    t = t_start(LT, 2 * LT, NULL);
+    t = qihba_t_start(fx, LT, 2 * LT, NULL);
     tgtd_fixture_freeze(fx);
-    params_init(&p, target_name(TGTD_TARGET_PLAIN));
-    cid = login_start(t, &p);
+    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
+    cid = qihba_login_start(t, &p);
     t0 = g_get_monotonic_time();
 
     /* The main loop is not blocked by the pending login */
@@ -1372,23 +857,24 @@ static void test_login_frozen(void)
     expect_login(t, "second LOGIN while logging in", &p,
                  ISDSC_TARGET_ALREADY_LOGGED_IN, ISCSI_HBA_DETAIL_NONE, NULL);
 
-    t_wait(t, ISCSI_HBA_ADMIN_QID, cid, (t->lt + LATE_S + 3) * 1000, &cqe,
-           NULL);
+    qihba_t_wait(t, ISCSI_HBA_ADMIN_QID, cid,
+                 (t->lt + QIHBA_LATE_S + 3) * 1000, &cqe, NULL);
     login_s = elapsed_s(t0);
     g_test_message("LOGIN to a frozen target failed after %.2f s "
                    "(login-timeout %d s)", login_s, t->lt);
-    check_cqe("LOGIN to a frozen target", &cqe, ISDSC_CONNECTION_FAILED,
-              ISCSI_HBA_DETAIL_TIMEOUT);
+    qihba_check_cqe("LOGIN to a frozen target", &cqe, ISDSC_CONNECTION_FAILED,
+                    ISCSI_HBA_DETAIL_TIMEOUT);
     g_assert_cmphex(cqe.result, ==, 0);
     g_assert_cmpfloat(login_s, >=, t->lt - 1);
-    g_assert_cmpfloat(login_s, <=, t->lt + LATE_S + SLACK_MS / 1000.0);
+    g_assert_cmpfloat(login_s, <=,
+                      t->lt + QIHBA_LATE_S + QIHBA_SLACK_MS / 1000.0);
     g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
     tgtd_fixture_thaw(fx);
 
     /* The target answers again: a new login works */
-    sid = login_ok(t, TGTD_TARGET_PLAIN);
-    logout_ok(t, sid);
-    t_quit(t);
+    sid = qihba_login_ok(t, TGTD_TARGET_PLAIN);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 static void test_scsi_timeout(void)
@@ -1400,52 +886,55 @@ static void test_scsi_timeout(void)
     uint16_t cid;
     gint64 t0;
     double s;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(2, 3, NULL);
-    sid = open_plain(t);
-    buf = t_alloc(t, t->bs, 0);
+    t = qihba_t_start(fx, 2, 3, NULL);
+    sid = qihba_open_plain(t);
+    buf = qihba_alloc(t->h, t->bs, 0);
 
     tgtd_fixture_freeze(fx);
-    rw_init(t, &sqe, sid, 1, READ_10, 0, 1);
-    scsi_add_sg(&sqe, buf, t->bs);
-    cid = t_submit(t, IO_QID, &sqe);
+    qihba_rw_init(t, &sqe, sid, 1, READ_10, 0, 1);
+    qihba_sqe_add_sg(&sqe, buf, t->bs);
+    cid = qihba_submit(t->h, QIHBA_IO_QID, &sqe);
     t0 = g_get_monotonic_time();
-    t_wait(t, IO_QID, cid, (t->ct + LATE_S + 3) * 1000, &cqe, NULL);
+    qihba_t_wait(t, QIHBA_IO_QID, cid, (t->ct + QIHBA_LATE_S + 3) * 1000,
+                 &cqe, NULL);
     s = elapsed_s(t0);
     g_test_message("READ on a frozen target failed after %.2f s "
                    "(command-timeout %d s)", s, t->ct);
-    check_cqe("READ on a frozen target", &cqe, ISDSC_SCSI_REQUEST_FAILED,
-              ISCSI_HBA_DETAIL_TIMEOUT);
+    qihba_check_cqe("READ on a frozen target", &cqe, ISDSC_SCSI_REQUEST_FAILED,
+                    ISCSI_HBA_DETAIL_TIMEOUT);
     g_assert_cmpfloat(s, >=, t->ct - 1);
-    g_assert_cmpfloat(s, <=, t->ct + LATE_S + SLACK_MS / 1000.0);
+    g_assert_cmpfloat(s, <=, t->ct + QIHBA_LATE_S +
+                      QIHBA_SLACK_MS / 1000.0);
     /* The session stays logged in and the device forgot the command */
     g_assert_cmpuint(session_state(t, sid), ==,
                      ISCSI_HBA_SESSION_STATE_LOGGED_IN);
-    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, IO_QID, cid);
-    t_cmd(t, IO_QID, &sqe, ADMIN_WAIT_MS, &cqe);
-    check_cqe("ABORT_TASK of a timed-out command", &cqe, 0,
-              ISCSI_HBA_DETAIL_NONE);
+    qihba_sqe_tmf(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, QIHBA_IO_QID, cid);
+    qihba_t_cmd(t, QIHBA_IO_QID, &sqe, QIHBA_ADMIN_WAIT_MS, &cqe);
+    qihba_check_cqe("ABORT_TASK of a timed-out command", &cqe, 0,
+                    ISCSI_HBA_DETAIL_NONE);
     g_assert_cmpuint(cqe.result, ==, TMF_RSP_NO_TASK);
     tgtd_fixture_thaw(fx);
 
     rw_simple(t, sid, READ_10, 0, buf, t->bs);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 /*
  * Connection loss and reconnection
  */
 
-static void login_retaining(T *t, uint16_t time2retain, uint32_t *sid)
+static void login_retaining(QIscsiHbaTest *t, uint16_t time2retain,
+                            uint32_t *sid)
 {
     struct iscsi_hba_login_params p;
 
-    params_init(&p, target_name(TGTD_TARGET_PLAIN));
+    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
     p.time2wait = 1;
     p.time2retain = time2retain;
     expect_login(t, "LOGIN", &p, 0, ISCSI_HBA_DETAIL_NONE, sid);
@@ -1462,28 +951,28 @@ static void test_session_recovered(void)
     uint32_t sid;
     uint16_t aer;
     gint64 t0;
-    Sense s;
-    T *t;
+    QIscsiHbaSense s;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(2, CT, NULL);
-    aer = post_aer(t);
+    t = qihba_t_start(fx, 2, CT, NULL);
+    aer = qihba_post_aer(t);
     login_retaining(t, 60, &sid);
-    lun_setup(t, sid, 1);
-    buf = t_alloc(t, sizeof(wr), 0);
-    fill_pattern(wr, sizeof(wr), g_test_rand_int());
+    qihba_lun_setup(t, sid, 1);
+    buf = qihba_alloc(t->h, sizeof(wr), 0);
+    qihba_fill_pattern(wr, sizeof(wr), g_test_rand_int());
     qtest_bufwrite(t->qts, buf, wr, sizeof(wr));
     rw_simple(t, sid, WRITE_10, lba, buf, sizeof(wr));
 
     g_assert_true(tgtd_fixture_kill(fx));
     t0 = g_get_monotonic_time();
-    expect_event(t, aer, 3000, ISCSI_HBA_EVENT_SESSION_LOST, sid,
-                 ISDSC_CONNECTION_FAILED);
+    qihba_expect_event(t, aer, 3000, ISCSI_HBA_EVENT_SESSION_LOST, sid,
+                       ISDSC_CONNECTION_FAILED);
     g_test_message("EVENT_SESSION_LOST after %.2f s", elapsed_s(t0));
-    aer = post_aer(t);
-    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    aer = qihba_post_aer(t);
+    g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
     g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_RECONNECTING);
     g_assert_cmphex(si.last_status, ==, ISDSC_CONNECTION_FAILED);
     g_assert_cmpuint(si.reconnects, ==, 0);
@@ -1497,30 +986,31 @@ static void test_session_recovered(void)
     g_assert_true(tgtd_fixture_restart(fx, &err));
     g_assert_no_error(err);
     t0 = g_get_monotonic_time();
-    expect_event(t, aer, (1 + t->lt + LATE_S) * 1000 + SLACK_MS,
-                 ISCSI_HBA_EVENT_SESSION_RECOVERED, sid, 0);
+    qihba_expect_event(t, aer,
+                       (1 + t->lt + QIHBA_LATE_S) * 1000 + QIHBA_SLACK_MS,
+                       ISCSI_HBA_EVENT_SESSION_RECOVERED, sid, 0);
     g_test_message("EVENT_SESSION_RECOVERED %.2f s after the restart",
                    elapsed_s(t0));
-    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
     g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
     g_assert_cmpuint(si.reconnects, ==, 1);
     g_assert_cmphex(si.last_status, ==, ISDSC_CONNECTION_FAILED);
 
     /* A new nexus: UNIT ATTENTION first, then the data is still there */
-    tur_init(t, &sqe, sid, 1);
-    scsi_exec(t, &sqe, &cqe);
-    check_cqe("first command after the reconnection", &cqe, 0,
-              ISCSI_HBA_DETAIL_NONE);
+    qihba_tur_init(t, &sqe, sid, 1);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("first command after the reconnection", &cqe, 0,
+                    ISCSI_HBA_DETAIL_NONE);
     g_assert_cmphex(cqe.scsi_status, ==, CHECK_CONDITION);
-    s = sense_of(t, &cqe);
+    s = qihba_sense_of(t, &cqe);
     g_assert_cmphex(s.key, ==, UNIT_ATTENTION);
     g_assert_cmphex(s.asc, ==, ASC_POWER_ON_RESET);
     qtest_memset(t->qts, buf, 0, sizeof(rd));
     rw_simple(t, sid, READ_10, lba, buf, sizeof(rd));
     qtest_bufread(t->qts, buf, rd, sizeof(rd));
     g_assert_true(memcmp(wr, rd, sizeof(wr)) == 0);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 /*
@@ -1540,20 +1030,20 @@ static void test_session_in_flight_lost(void)
     uint32_t sid;
     uint16_t cid;
     gint64 t0;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(2, CT, NULL);
+    t = qihba_t_start(fx, 2, CT, NULL);
     login_retaining(t, 60, &sid);
-    lun_setup(t, sid, 1);
-    buf = t_alloc(t, 64 * KiB, 0);
+    qihba_lun_setup(t, sid, 1);
+    buf = qihba_alloc(t->h, 64 * KiB, 0);
 
     tgtd_fixture_freeze(fx);
-    rw_init(t, &sqe, sid, 1, READ_10, 0, 64 * KiB / t->bs);
-    scsi_add_sg(&sqe, buf, 64 * KiB);
-    cid = t_submit(t, IO_QID, &sqe);
+    qihba_rw_init(t, &sqe, sid, 1, READ_10, 0, 64 * KiB / t->bs);
+    qihba_sqe_add_sg(&sqe, buf, 64 * KiB);
+    cid = qihba_submit(t->h, QIHBA_IO_QID, &sqe);
     qihba_settle(t->h);
     /*
      * SIGKILL without the SIGCONT of tgtd_fixture_kill(), so that tgtd
@@ -1563,17 +1053,17 @@ static void test_session_in_flight_lost(void)
     tgtd_fixture_kill(fx);
     g_assert_false(tgtd_fixture_is_running(fx));
     t0 = g_get_monotonic_time();
-    t_wait(t, IO_QID, cid, scsi_wait_ms(t), &cqe, NULL);
+    qihba_t_wait(t, QIHBA_IO_QID, cid, qihba_scsi_wait_ms(t), &cqe, NULL);
     g_test_message("READ in flight when the target died: 0x%08x %s "
-                   "detail %u after %.2f s", cqe.status, isdsc(cqe.status),
-                   cqe.detail, elapsed_s(t0));
+                   "detail %u after %.2f s", cqe.status,
+                   qihba_isdsc(cqe.status), cqe.detail, elapsed_s(t0));
     /* The session survives the loss (reconnecting, or back already) */
     session_state(t, sid);
     fixture_restore();
-    t_quit(t);
+    qihba_t_quit(t);
 
-    check_cqe("READ in flight", &cqe, ISDSC_CONNECTION_FAILED,
-              ISCSI_HBA_DETAIL_CONNECTION_LOST);
+    qihba_check_cqe("READ in flight", &cqe, ISDSC_CONNECTION_FAILED,
+                    ISCSI_HBA_DETAIL_CONNECTION_LOST);
 }
 
 static void test_session_failed(void)
@@ -1585,29 +1075,29 @@ static void test_session_failed(void)
     gint64 t0;
     double s;
     const uint16_t time2retain = 3;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(2, CT, NULL);
-    aer = post_aer(t);
+    t = qihba_t_start(fx, 2, CT, NULL);
+    aer = qihba_post_aer(t);
     login_retaining(t, time2retain, &sid);
 
     g_assert_true(tgtd_fixture_kill(fx));
     t0 = g_get_monotonic_time();
-    expect_event(t, aer, 3000, ISCSI_HBA_EVENT_SESSION_LOST, sid,
-                 ISDSC_CONNECTION_FAILED);
-    aer = post_aer(t);
+    qihba_expect_event(t, aer, 3000, ISCSI_HBA_EVENT_SESSION_LOST, sid,
+                       ISDSC_CONNECTION_FAILED);
+    aer = qihba_post_aer(t);
     /* Nothing listens any more: every attempt is refused */
-    expect_event(t, aer, (time2retain + t->lt + LATE_S) * 1000 + SLACK_MS,
-                 ISCSI_HBA_EVENT_SESSION_FAILED, sid,
-                 ISDSC_CONNECTION_FAILED);
+    qihba_expect_event(t, aer, (time2retain + t->lt + QIHBA_LATE_S) * 1000 +
+                       QIHBA_SLACK_MS, ISCSI_HBA_EVENT_SESSION_FAILED, sid,
+                       ISDSC_CONNECTION_FAILED);
     s = elapsed_s(t0);
     g_test_message("EVENT_SESSION_FAILED %.2f s after the loss "
                    "(time2retain %u s)", s, time2retain);
     g_assert_cmpfloat(s, >=, time2retain - 1);
-    g_assert_cmphex(session_info(t, sid, &si), ==, 0);
+    g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
     g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_FAILED);
     g_assert_cmphex(si.last_status, ==, ISDSC_CONNECTION_FAILED);
     g_assert_cmpuint(si.reconnects, ==, 0);
@@ -1618,21 +1108,21 @@ static void test_session_failed(void)
      * The target is back, but a failed session makes no more attempts;
      * it does not block a new LOGIN to the same target.
      */
-    aer = post_aer(t);
+    aer = qihba_post_aer(t);
     fixture_restore();
-    sid2 = login_ok(t, TGTD_TARGET_PLAIN);
+    sid2 = qihba_login_ok(t, TGTD_TARGET_PLAIN);
     g_assert_cmphex(sid2, !=, sid);
     g_assert_cmpuint(list_sessions(t, ids, 4), ==, 2);
-    g_assert_false(t_poll(t, ISCSI_HBA_ADMIN_QID, aer, 2500, &cqe, NULL));
+    g_assert_false(qihba_t_poll(t, ISCSI_HBA_ADMIN_QID, aer, 2500, &cqe, NULL));
     g_assert_cmpuint(session_state(t, sid), ==,
                      ISCSI_HBA_SESSION_STATE_FAILED);
 
     /* LOGOUT ends a failed session at once */
-    logout_ok(t, sid);
+    qihba_logout_ok(t, sid);
     g_assert_cmpuint(list_sessions(t, ids, 4), ==, 1);
     g_assert_cmphex(ids[0], ==, sid2);
-    logout_ok(t, sid2);
-    t_quit(t);
+    qihba_logout_ok(t, sid2);
+    qihba_t_quit(t);
 }
 
 /*
@@ -1654,19 +1144,19 @@ static void test_data_write_read(void)
     uint32_t seed = g_test_rand_int();
     uint32_t sid;
     size_t i;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
-    sid = open_plain(t);
+    t = qihba_t_start(fx, LT, CT, NULL);
+    sid = qihba_open_plain(t);
     for (i = 0; i < G_N_ELEMENTS(rows); i++) {
         g_autofree uint8_t *wr = g_malloc(rows[i].len);
         g_autofree uint8_t *rd = g_malloc(rows[i].len);
-        uint64_t buf = t_alloc(t, rows[i].len, 0);
+        uint64_t buf = qihba_alloc(t->h, rows[i].len, 0);
 
-        fill_pattern(wr, rows[i].len, seed + i);
+        qihba_fill_pattern(wr, rows[i].len, seed + i);
         qtest_bufwrite(t->qts, buf, wr, rows[i].len);
         rw_simple(t, sid, rows[i].wr, rows[i].lba, buf, rows[i].len);
         qtest_memset(t->qts, buf, 0, rows[i].len);
@@ -1675,8 +1165,8 @@ static void test_data_write_read(void)
         g_assert_true(memcmp(wr, rd, rows[i].len) == 0);
         guest_free(&t->h->alloc, buf);
     }
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 /*
@@ -1695,7 +1185,8 @@ typedef struct SgLayout {
     uint32_t total;
 } SgLayout;
 
-static void sg_layout(T *t, SgLayout *l, const uint32_t *lens, unsigned n)
+static void sg_layout(QIscsiHbaTest *t, SgLayout *l, const uint32_t *lens,
+                      unsigned n)
 {
     uint64_t off = 3;
     unsigned i;
@@ -1706,7 +1197,7 @@ static void sg_layout(T *t, SgLayout *l, const uint32_t *lens, unsigned n)
         l->area_len += lens[i] + SG_GAP;
     }
     l->area_len += 3;
-    l->area = t_alloc(t, l->area_len, SG_CANARY);
+    l->area = qihba_alloc(t->h, l->area_len, SG_CANARY);
     l->n = n;
     for (i = 0; i < n; i++) {
         l->addr[i] = l->area + off;
@@ -1716,7 +1207,7 @@ static void sg_layout(T *t, SgLayout *l, const uint32_t *lens, unsigned n)
     }
 }
 
-static void sg_write(T *t, SgLayout *l, const uint8_t *data)
+static void sg_write(QIscsiHbaTest *t, SgLayout *l, const uint8_t *data)
 {
     unsigned i;
 
@@ -1727,7 +1218,7 @@ static void sg_write(T *t, SgLayout *l, const uint8_t *data)
 }
 
 /* Read the elements back to @data; check that the gaps kept the canary. */
-static void sg_read(T *t, SgLayout *l, uint8_t *data)
+static void sg_read(QIscsiHbaTest *t, SgLayout *l, uint8_t *data)
 {
     g_autofree uint8_t *area = g_malloc(l->area_len);
     size_t pos = 0;
@@ -1745,7 +1236,7 @@ static void sg_read(T *t, SgLayout *l, uint8_t *data)
     assert_filled(area + pos, l->area_len - pos, SG_CANARY);
 }
 
-static void sg_reset(T *t, SgLayout *l)
+static void sg_reset(QIscsiHbaTest *t, SgLayout *l)
 {
     qtest_memset(t->qts, l->area, SG_CANARY, l->area_len);
 }
@@ -1763,49 +1254,50 @@ static void test_data_inline_sg(void)
     uint32_t sid;
     SgLayout l;
     unsigned i;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
-    sid = open_plain(t);
+    t = qihba_t_start(fx, LT, CT, NULL);
+    sid = qihba_open_plain(t);
     sg_layout(t, &l, lens, ISCSI_HBA_INLINE_SG);
     g_assert_cmpuint(l.total, ==, sizeof(wr));
-    fill_pattern(wr, sizeof(wr), g_test_rand_int());
+    qihba_fill_pattern(wr, sizeof(wr), g_test_rand_int());
 
     /* Write through 4 inline elements, read back through one */
     sg_write(t, &l, wr);
-    rw_init(t, &sqe, sid, 1, WRITE_10, lba, l.total / t->bs);
+    qihba_rw_init(t, &sqe, sid, 1, WRITE_10, lba, l.total / t->bs);
     for (i = 0; i < l.n; i++) {
-        scsi_add_sg(&sqe, l.addr[i], l.len[i]);
+        qihba_sqe_add_sg(&sqe, l.addr[i], l.len[i]);
     }
-    scsi_exec_good(t, &sqe, &cqe);
-    flat = t_alloc(t, sizeof(rd), 0);
+    qihba_io_exec_good(t, &sqe, &cqe);
+    flat = qihba_alloc(t->h, sizeof(rd), 0);
     rw_simple(t, sid, READ_10, lba, flat, sizeof(rd));
     qtest_bufread(t->qts, flat, rd, sizeof(rd));
     g_assert_true(memcmp(wr, rd, sizeof(wr)) == 0);
 
     /* Read through 4 inline elements */
     sg_reset(t, &l);
-    rw_init(t, &sqe, sid, 1, READ_10, lba, l.total / t->bs);
+    qihba_rw_init(t, &sqe, sid, 1, READ_10, lba, l.total / t->bs);
     for (i = 0; i < l.n; i++) {
-        scsi_add_sg(&sqe, l.addr[i], l.len[i]);
+        qihba_sqe_add_sg(&sqe, l.addr[i], l.len[i]);
     }
-    scsi_exec_good(t, &sqe, &cqe);
+    qihba_io_exec_good(t, &sqe, &cqe);
     g_assert_false(cqe.flags & ISCSI_HBA_CQE_RESID_UNDER);
     sg_read(t, &l, rd);
     g_assert_true(memcmp(wr, rd, sizeof(wr)) == 0);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 /*
  * An SG list of @segs segments; segment k holds seg_elems[k] data
  * elements of @l and, but for the last, a CHAIN element to the next.
  */
-static void sg_list_build(T *t, struct iscsi_hba_sqe *sqe, SgLayout *l,
-                          const unsigned *seg_elems, unsigned segs)
+static void sg_list_build(QIscsiHbaTest *t, struct iscsi_hba_sqe *sqe,
+                          SgLayout *l, const unsigned *seg_elems,
+                          unsigned segs)
 {
     uint64_t seg_addr[8];
     uint32_t seg_len[8];
@@ -1815,26 +1307,18 @@ static void sg_list_build(T *t, struct iscsi_hba_sqe *sqe, SgLayout *l,
     for (k = 0; k < segs; k++) {
         seg_len[k] = (seg_elems[k] + (k + 1 < segs)) *
                      sizeof(struct iscsi_hba_sg);
-        seg_addr[k] = t_alloc(t, seg_len[k], 0xff);
+        seg_addr[k] = qihba_alloc(t->h, seg_len[k], 0xff);
     }
     for (k = 0; k < segs; k++) {
         uint64_t at = seg_addr[k];
 
         for (j = 0; j < seg_elems[k]; j++, e++) {
-            struct iscsi_hba_sg sg = {
-                .addr = l->addr[e], .len = l->len[e],
-            };
-
-            qtest_bufwrite(t->qts, at, &sg, sizeof(sg));
-            at += sizeof(sg);
+            qihba_put_sg(t->h, at, l->addr[e], l->len[e], 0);
+            at += sizeof(struct iscsi_hba_sg);
         }
         if (k + 1 < segs) {
-            struct iscsi_hba_sg chain = {
-                .addr = seg_addr[k + 1], .len = seg_len[k + 1],
-                .flags = ISCSI_HBA_SG_CHAIN,
-            };
-
-            qtest_bufwrite(t->qts, at, &chain, sizeof(chain));
+            qihba_put_sg(t->h, at, seg_addr[k + 1], seg_len[k + 1],
+                         ISCSI_HBA_SG_CHAIN);
         }
     }
     g_assert_cmpuint(e, ==, l->n);
@@ -1857,34 +1341,34 @@ static void test_data_chained_sg(void)
     uint64_t flat;
     uint32_t sid;
     SgLayout l;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
-    sid = open_plain(t);
+    t = qihba_t_start(fx, LT, CT, NULL);
+    sid = qihba_open_plain(t);
     sg_layout(t, &l, lens, G_N_ELEMENTS(lens));
     g_assert_cmpuint(l.total, ==, sizeof(wr));
-    fill_pattern(wr, sizeof(wr), g_test_rand_int());
+    qihba_fill_pattern(wr, sizeof(wr), g_test_rand_int());
 
     sg_write(t, &l, wr);
-    rw_init(t, &sqe, sid, 1, WRITE_16, lba, l.total / t->bs);
+    qihba_rw_init(t, &sqe, sid, 1, WRITE_16, lba, l.total / t->bs);
     sg_list_build(t, &sqe, &l, segs, G_N_ELEMENTS(segs));
-    scsi_exec_good(t, &sqe, &cqe);
-    flat = t_alloc(t, sizeof(rd), 0);
+    qihba_io_exec_good(t, &sqe, &cqe);
+    flat = qihba_alloc(t->h, sizeof(rd), 0);
     rw_simple(t, sid, READ_16, lba, flat, sizeof(rd));
     qtest_bufread(t->qts, flat, rd, sizeof(rd));
     g_assert_true(memcmp(wr, rd, sizeof(wr)) == 0);
 
     sg_reset(t, &l);
-    rw_init(t, &sqe, sid, 1, READ_16, lba, l.total / t->bs);
+    qihba_rw_init(t, &sqe, sid, 1, READ_16, lba, l.total / t->bs);
     sg_list_build(t, &sqe, &l, segs, G_N_ELEMENTS(segs));
-    scsi_exec_good(t, &sqe, &cqe);
+    qihba_io_exec_good(t, &sqe, &cqe);
     sg_read(t, &l, rd);
     g_assert_true(memcmp(wr, rd, sizeof(wr)) == 0);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 static void test_data_max_transfer(void)
@@ -1896,34 +1380,34 @@ static void test_data_max_transfer(void)
     const uint64_t lba = 8192;
     uint32_t max, sid;
     uint64_t buf, half;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
+    t = qihba_t_start(fx, LT, CT, NULL);
     max = qihba_readl(t->h, ISCSI_HBA_REG_MAX_TRANSFER);
     g_assert_cmpuint(max, ==, 1 * MiB);
-    sid = open_plain(t);
+    sid = qihba_open_plain(t);
     wr = g_malloc(max);
     rd = g_malloc(max);
-    fill_pattern(wr, max, g_test_rand_int());
-    buf = t_alloc(t, max, 0);
+    qihba_fill_pattern(wr, max, g_test_rand_int());
+    buf = qihba_alloc(t->h, max, 0);
     qtest_bufwrite(t->qts, buf, wr, max);
     rw_simple(t, sid, WRITE_10, lba, buf, max);
 
     /* Back into two elements that split the data at an odd offset */
     half = max / 2 + 1;
     qtest_memset(t->qts, buf, 0, max);
-    rw_init(t, &sqe, sid, 1, READ_10, lba, max / t->bs);
-    scsi_add_sg(&sqe, buf, half);
-    scsi_add_sg(&sqe, buf + half, max - half);
-    scsi_exec_good(t, &sqe, &cqe);
+    qihba_rw_init(t, &sqe, sid, 1, READ_10, lba, max / t->bs);
+    qihba_sqe_add_sg(&sqe, buf, half);
+    qihba_sqe_add_sg(&sqe, buf + half, max - half);
+    qihba_io_exec_good(t, &sqe, &cqe);
     g_assert_false(cqe.flags & ISCSI_HBA_CQE_RESID_UNDER);
     qtest_bufread(t->qts, buf, rd, max);
     g_assert_true(memcmp(wr, rd, max) == 0);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 static void test_scsi_check_condition(void)
@@ -1937,28 +1421,28 @@ static void test_scsi_check_condition(void)
     uint64_t buf;
     uint32_t sid;
     size_t i;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
-    sid = open_plain(t);
-    buf = t_alloc(t, 4 * t->bs, 0);
+    t = qihba_t_start(fx, LT, CT, NULL);
+    sid = qihba_open_plain(t);
+    buf = qihba_alloc(t->h, 4 * t->bs, 0);
 
     for (i = 0; i < G_N_ELEMENTS(sense_lens); i++) {
         uint8_t n = sense_lens[i];
 
         qtest_memset(t->qts, t->sense, 0xcc, ISCSI_HBA_MAX_SENSE_LEN);
-        rw_init(t, &sqe, sid, 1, READ_16, t->blocks + 16, 4);
-        scsi_add_sg(&sqe, buf, 4 * t->bs);
+        qihba_rw_init(t, &sqe, sid, 1, READ_16, t->blocks + 16, 4);
+        qihba_sqe_add_sg(&sqe, buf, 4 * t->bs);
         sqe.u.scsi.sense_len = n;
-        scsi_exec(t, &sqe, &cqe);
+        qihba_io_exec(t, &sqe, &cqe);
         g_test_message("READ beyond the end, sense_len %u: status 0x%x "
                        "scsi_status 0x%x flags 0x%x sense_len %u info %u",
                        n, cqe.status, cqe.scsi_status, cqe.flags,
                        cqe.sense_len, cqe.info);
-        check_cqe("READ beyond the end", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+        qihba_check_cqe("READ beyond the end", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
         g_assert_cmphex(cqe.scsi_status, ==, CHECK_CONDITION);
         g_assert_cmphex(cqe.result, ==, 0);
         /* Nothing was transferred */
@@ -1975,7 +1459,7 @@ static void test_scsi_check_condition(void)
         }
         g_assert_true(cqe.flags & ISCSI_HBA_CQE_SENSE_VALID);
         if (n == ISCSI_HBA_MAX_SENSE_LEN) {
-            Sense s = sense_of(t, &cqe);
+            QIscsiHbaSense s = qihba_sense_of(t, &cqe);
 
             g_assert_cmphex(s.key, ==, ILLEGAL_REQUEST);
             g_assert_cmphex(s.asc, ==, ASC_LBA_OUT_OF_RANGE);
@@ -1991,8 +1475,8 @@ static void test_scsi_check_condition(void)
         assert_filled(sense + cqe.sense_len,
                       sizeof(sense) - cqe.sense_len, 0xcc);
     }
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 static void test_scsi_inquiry_residual(void)
@@ -2000,22 +1484,21 @@ static void test_scsi_inquiry_residual(void)
     static const uint8_t cdb[6] = { INQUIRY, 0, 0, 0, 255, 0 };
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
-    uint8_t data[255], l[8];
+    uint8_t data[255];
     uint32_t sid, got;
     uint64_t buf;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
-    sid = open_plain(t);
-    buf = t_alloc(t, sizeof(data), 0xee);
-    lun_set(l, 1);
-    scsi_init(t, &sqe, sid, l, ISCSI_HBA_SCSI_DIR_READ, cdb, sizeof(cdb),
-              sizeof(data));
-    scsi_add_sg(&sqe, buf, sizeof(data));
-    scsi_exec_good(t, &sqe, &cqe);
+    t = qihba_t_start(fx, LT, CT, NULL);
+    sid = qihba_open_plain(t);
+    buf = qihba_alloc(t->h, sizeof(data), 0xee);
+    qihba_scsi_init(t, &sqe, sid, 1, ISCSI_HBA_SCSI_DIR_READ, cdb, sizeof(cdb),
+                    sizeof(data));
+    qihba_sqe_add_sg(&sqe, buf, sizeof(data));
+    qihba_io_exec_good(t, &sqe, &cqe);
     qtest_bufread(t->qts, buf, data, sizeof(data));
     got = data[4] + 5;
     g_test_message("INQUIRY: %u of %zu bytes, flags 0x%x info %u", got,
@@ -2026,8 +1509,8 @@ static void test_scsi_inquiry_residual(void)
     g_assert_cmpuint(cqe.info, ==, sizeof(data) - got);
     /* Bytes beyond the transferred ones are left as they were */
     assert_filled(data + got, sizeof(data) - got, 0xee);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 /*
@@ -2040,32 +1523,34 @@ static void test_tmf_abort_idle(void)
     struct iscsi_hba_cqe cqe;
     uint64_t buf;
     uint32_t sid;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
-    sid = open_plain(t);
-    buf = t_alloc(t, t->bs, 0);
+    t = qihba_t_start(fx, LT, CT, NULL);
+    sid = qihba_open_plain(t);
+    buf = qihba_alloc(t->h, t->bs, 0);
 
     /* Never submitted */
-    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, IO_QID, 0xfff0);
-    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(t), &cqe);
-    check_cqe("ABORT_TASK of an unknown cid", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_sqe_tmf(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, QIHBA_IO_QID, 0xfff0);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("ABORT_TASK of an unknown cid", &cqe, 0,
+                    ISCSI_HBA_DETAIL_NONE);
     g_assert_cmpuint(cqe.result, ==, TMF_RSP_NO_TASK);
 
     /* Completed already */
-    rw_init(t, &sqe, sid, 1, READ_10, 0, 1);
-    scsi_add_sg(&sqe, buf, t->bs);
-    scsi_exec_good(t, &sqe, &cqe);
-    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, IO_QID, cqe.cid);
-    t_cmd(t, IO_QID, &sqe, scsi_wait_ms(t), &cqe);
-    check_cqe("ABORT_TASK of a completed command", &cqe, 0,
-              ISCSI_HBA_DETAIL_NONE);
+    qihba_rw_init(t, &sqe, sid, 1, READ_10, 0, 1);
+    qihba_sqe_add_sg(&sqe, buf, t->bs);
+    qihba_io_exec_good(t, &sqe, &cqe);
+    qihba_sqe_tmf(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, QIHBA_IO_QID,
+                  cqe.cid);
+    qihba_io_exec(t, &sqe, &cqe);
+    qihba_check_cqe("ABORT_TASK of a completed command", &cqe, 0,
+                    ISCSI_HBA_DETAIL_NONE);
     g_assert_cmpuint(cqe.result, ==, TMF_RSP_NO_TASK);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 static void test_tmf_abort_in_flight(void)
@@ -2075,49 +1560,50 @@ static void test_tmf_abort_in_flight(void)
     uint64_t buf, rd_seq, tmf_seq;
     uint32_t sid;
     uint16_t rd_cid, tmf_cid;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
-    sid = open_plain(t);
-    buf = t_alloc(t, 64 * KiB, 0);
+    t = qihba_t_start(fx, LT, CT, NULL);
+    sid = qihba_open_plain(t);
+    buf = qihba_alloc(t->h, 64 * KiB, 0);
 
     /* The READ waits at the frozen target when the ABORT TASK is sent */
     tgtd_fixture_freeze(fx);
-    rw_init(t, &sqe, sid, 1, READ_10, 0, 64 * KiB / t->bs);
-    scsi_add_sg(&sqe, buf, 64 * KiB);
-    rd_cid = t_submit(t, IO_QID, &sqe);
+    qihba_rw_init(t, &sqe, sid, 1, READ_10, 0, 64 * KiB / t->bs);
+    qihba_sqe_add_sg(&sqe, buf, 64 * KiB);
+    rd_cid = qihba_submit(t->h, QIHBA_IO_QID, &sqe);
     qihba_settle(t->h);
-    tmf_init(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, IO_QID, rd_cid);
-    tmf_cid = t_submit(t, IO_QID, &sqe);
+    qihba_sqe_tmf(&sqe, sid, 1, ISCSI_HBA_TMF_ABORT_TASK, QIHBA_IO_QID, rd_cid);
+    tmf_cid = qihba_submit(t->h, QIHBA_IO_QID, &sqe);
     qihba_settle(t->h);
     tgtd_fixture_thaw(fx);
 
-    t_wait(t, IO_QID, tmf_cid, scsi_wait_ms(t), &tmf, &tmf_seq);
-    t_wait(t, IO_QID, rd_cid, scsi_wait_ms(t), &rd, &rd_seq);
+    qihba_t_wait(t, QIHBA_IO_QID, tmf_cid, qihba_scsi_wait_ms(t), &tmf,
+                 &tmf_seq);
+    qihba_t_wait(t, QIHBA_IO_QID, rd_cid, qihba_scsi_wait_ms(t), &rd, &rd_seq);
     g_test_message("ABORT_TASK: status 0x%x result %" PRIu64 "; READ: "
                    "status 0x%x detail %u scsi_status 0x%x",
                    tmf.status, tmf.result, rd.status, rd.detail,
                    rd.scsi_status);
-    check_cqe("ABORT_TASK", &tmf, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_check_cqe("ABORT_TASK", &tmf, 0, ISCSI_HBA_DETAIL_NONE);
     if (tmf.result == TMF_RSP_COMPLETE) {
         /* The victim completes ABORTED, before the TASK_MGMT */
-        check_cqe("aborted READ", &rd, ISDSC_SCSI_REQUEST_FAILED,
-                  ISCSI_HBA_DETAIL_ABORTED);
+        qihba_check_cqe("aborted READ", &rd, ISDSC_SCSI_REQUEST_FAILED,
+                        ISCSI_HBA_DETAIL_ABORTED);
         g_assert_cmpuint(rd_seq, <, tmf_seq);
     } else {
         /* The target had answered the READ first */
         g_assert_cmpuint(tmf.result, ==, TMF_RSP_NO_TASK);
-        check_cqe("READ", &rd, 0, ISCSI_HBA_DETAIL_NONE);
+        qihba_check_cqe("READ", &rd, 0, ISCSI_HBA_DETAIL_NONE);
         g_assert_cmphex(rd.scsi_status, ==, GOOD);
     }
 
     /* The session goes on */
     rw_simple(t, sid, READ_10, 0, buf, t->bs);
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 /*
@@ -2143,59 +1629,31 @@ static void test_tmf_resets(void)
     uint64_t buf;
     uint32_t sid;
     size_t i;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
-    sid = open_plain(t);
-    buf = t_alloc(t, t->bs, 0);
+    t = qihba_t_start(fx, LT, CT, NULL);
+    sid = qihba_open_plain(t);
+    buf = qihba_alloc(t->h, t->bs, 0);
     for (i = 0; i < G_N_ELEMENTS(rows); i++) {
-        tmf_init(&sqe, sid, rows[i].lun, rows[i].function, 0, 0);
-        t_cmd(t, IO_QID, &sqe, scsi_wait_ms(t), &cqe);
+        qihba_sqe_tmf(&sqe, sid, rows[i].lun, rows[i].function, 0, 0);
+        qihba_io_exec(t, &sqe, &cqe);
         g_test_message("%s: status 0x%x result %" PRIu64, rows[i].what,
                        cqe.status, cqe.result);
-        check_cqe(rows[i].what, &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+        qihba_check_cqe(rows[i].what, &cqe, 0, ISCSI_HBA_DETAIL_NONE);
         g_assert_cmpuint(cqe.result, ==, rows[i].result);
         /* I/O goes on, after the UNIT ATTENTION of the reset */
         rw_simple(t, sid, READ_10, 0, buf, t->bs);
     }
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 /*
  * DISCOVERY
  */
-
-static uint16_t discovery_start(T *t, const char *initiator, uint64_t out,
-                                uint32_t out_len)
-{
-    struct iscsi_hba_login_params p;
-    struct iscsi_hba_sqe sqe;
-    uint64_t buf = t_alloc(t, sizeof(p), 0);
-
-    params_init(&p, "");
-    p.session_type = ISCSI_HBA_SESSION_DISCOVERY;
-    if (initiator) {
-        g_strlcpy(p.initiator_name, initiator, sizeof(p.initiator_name));
-    }
-    qtest_bufwrite(t->qts, buf, &p, sizeof(p));
-    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_DISCOVERY, buf, sizeof(p));
-    sqe.u.buf.addr2 = out;
-    sqe.u.buf.len2 = out_len;
-    return t_submit(t, ISCSI_HBA_ADMIN_QID, &sqe);
-}
-
-static void discovery(T *t, const char *initiator, uint64_t out,
-                      uint32_t out_len, struct iscsi_hba_cqe *cqe)
-{
-    uint16_t cid = discovery_start(t, initiator, out, out_len);
-
-    t_wait(t, ISCSI_HBA_ADMIN_QID, cid,
-           (3 * t->lt + LATE_S) * 1000 + SLACK_MS, cqe, NULL);
-}
 
 /* Is @name listed, followed by at least one TargetAddress=@addr? */
 static bool sendtargets_has(char **strs, const char *name, const char *addr)
@@ -2255,17 +1713,17 @@ static void test_discovery(void)
     uint8_t canary[64];
     uint64_t out;
     size_t i;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
     addr = g_strdup_printf("%s:%d,1", fx->host, fx->port);
-    t = t_start(LT, CT, NULL);
-    out = t_alloc(t, 8192, 0xa5);
+    t = qihba_t_start(fx, LT, CT, NULL);
+    out = qihba_alloc(t->h, 8192, 0xa5);
 
-    discovery(t, NULL, out, 8192, &cqe);
-    check_cqe("DISCOVERY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    qihba_discovery(t, fx->host, fx->port, NULL, out, 8192, &cqe);
+    qihba_check_cqe("DISCOVERY", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     n = cqe.result;
     g_assert_cmpuint(n, >, 0);
     g_assert_cmpuint(n, <=, 8192);
@@ -2286,27 +1744,27 @@ static void test_discovery(void)
 
     /* Too small: the size needed, nothing written */
     qtest_memset(t->qts, out, 0xa5, sizeof(canary));
-    discovery(t, NULL, out, 16, &cqe);
-    check_cqe("DISCOVERY, 16-byte buffer", &cqe, ISDSC_BUFFER_TOO_SMALL,
-              ISCSI_HBA_DETAIL_BAD_LENGTH);
+    qihba_discovery(t, fx->host, fx->port, NULL, out, 16, &cqe);
+    qihba_check_cqe("DISCOVERY, 16-byte buffer", &cqe, ISDSC_BUFFER_TOO_SMALL,
+                    ISCSI_HBA_DETAIL_BAD_LENGTH);
     g_assert_cmpuint(cqe.result, ==, n);
     qtest_bufread(t->qts, out, canary, sizeof(canary));
     assert_filled(canary, sizeof(canary), 0xa5);
-    discovery(t, NULL, out, n - 1, &cqe);
-    check_cqe("DISCOVERY, one byte short", &cqe, ISDSC_BUFFER_TOO_SMALL,
-              ISCSI_HBA_DETAIL_BAD_LENGTH);
+    qihba_discovery(t, fx->host, fx->port, NULL, out, n - 1, &cqe);
+    qihba_check_cqe("DISCOVERY, one byte short", &cqe, ISDSC_BUFFER_TOO_SMALL,
+                    ISCSI_HBA_DETAIL_BAD_LENGTH);
     g_assert_cmpuint(cqe.result, ==, n);
 
     /* The login parameters' initiator name is the one tgtd sees */
     qtest_memset(t->qts, out, 0, 8192);
-    discovery(t, fx->acl_initiator, out, 8192, &cqe);
-    check_cqe("DISCOVERY as the ACL's initiator", &cqe, 0,
-              ISCSI_HBA_DETAIL_NONE);
+    qihba_discovery(t, fx->host, fx->port, fx->acl_initiator, out, 8192, &cqe);
+    qihba_check_cqe("DISCOVERY as the ACL's initiator", &cqe, 0,
+                    ISCSI_HBA_DETAIL_NONE);
     qtest_bufread(t->qts, out, text, 8192);
     strs_acl = sendtargets_split(text, cqe.result);
     g_assert_true(sendtargets_has(strs_acl, target_name(TGTD_TARGET_ACL),
                                   addr));
-    t_quit(t);
+    qihba_t_quit(t);
 }
 
 /*
@@ -2318,8 +1776,8 @@ static void test_discovery(void)
 #define PERF_LBA        65536
 
 /* PERF_IOS commands at sequential LBAs, @depth at a time; MB/s. */
-static double perf_run(T *t, uint32_t sid, uint8_t op, uint64_t bufs,
-                       unsigned depth)
+static double perf_run(QIscsiHbaTest *t, uint32_t sid, uint8_t op,
+                       uint64_t bufs, unsigned depth)
 {
     uint32_t blocks = PERF_IO_SIZE / t->bs;
     uint16_t cids[PERF_IOS];
@@ -2330,18 +1788,20 @@ static double perf_run(T *t, uint32_t sid, uint8_t op, uint64_t bufs,
         while (sent < PERF_IOS && sent - done < depth) {
             struct iscsi_hba_sqe sqe;
 
-            rw_init(t, &sqe, sid, 1, op, PERF_LBA + sent * blocks, blocks);
-            scsi_add_sg(&sqe, bufs + (uint64_t)sent * PERF_IO_SIZE,
-                        PERF_IO_SIZE);
-            qihba_sq_put(t->h, IO_QID, &sqe);
+            qihba_rw_init(t, &sqe, sid, 1, op, PERF_LBA + sent * blocks,
+                          blocks);
+            qihba_sqe_add_sg(&sqe, bufs + (uint64_t)sent * PERF_IO_SIZE,
+                             PERF_IO_SIZE);
+            qihba_sq_put(t->h, QIHBA_IO_QID, &sqe);
             cids[sent++] = sqe.hdr.cid;
         }
-        qihba_sq_ring(t->h, IO_QID);
+        qihba_sq_ring(t->h, QIHBA_IO_QID);
         {
             struct iscsi_hba_cqe cqe;
 
-            t_wait(t, IO_QID, cids[done++], scsi_wait_ms(t), &cqe, NULL);
-            check_cqe("perf I/O", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+            qihba_t_wait(t, QIHBA_IO_QID, cids[done++],
+                         qihba_scsi_wait_ms(t), &cqe, NULL);
+            qihba_check_cqe("perf I/O", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
             g_assert_cmphex(cqe.scsi_status, ==, GOOD);
         }
     }
@@ -2354,14 +1814,14 @@ static void test_perf(void)
     uint64_t bufs;
     uint32_t sid;
     size_t i;
-    T *t;
+    QIscsiHbaTest *t;
 
-    if (!fixture_ready()) {
+    if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    t = t_start(LT, CT, NULL);
-    sid = open_plain(t);
-    bufs = t_alloc(t, PERF_IOS * PERF_IO_SIZE, 0x3c);
+    t = qihba_t_start(fx, LT, CT, NULL);
+    sid = qihba_open_plain(t);
+    bufs = qihba_alloc(t->h, PERF_IOS * PERF_IO_SIZE, 0x3c);
     for (i = 0; i < G_N_ELEMENTS(depths); i++) {
         double w = perf_run(t, sid, WRITE_10, bufs, depths[i]);
         double r = perf_run(t, sid, READ_10, bufs, depths[i]);
@@ -2370,8 +1830,8 @@ static void test_perf(void)
                        " WRITE %.1f MB/s, READ %.1f MB/s", PERF_IOS,
                        (int)(PERF_IO_SIZE / KiB), depths[i], w, r);
     }
-    logout_ok(t, sid);
-    t_quit(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
 }
 
 int main(int argc, char **argv)
@@ -2379,10 +1839,7 @@ int main(int argc, char **argv)
     int ret;
 
     g_test_init(&argc, &argv, NULL);
-    fx = tgtd_fixture_start(&fx_error);
-    if (fx) {
-        qtest_add_abrt_handler(fixture_abort_hook, fx);
-    }
+    fx = qihba_fixture_start(fixture_abort_hook, &fx_error);
 
     qtest_add_func("/iscsi-hba/iscsi/login/plain", test_login_plain);
     qtest_add_func("/iscsi-hba/iscsi/login/report-luns", test_report_luns);
@@ -2423,10 +1880,7 @@ int main(int argc, char **argv)
     qtest_add_func("/iscsi-hba/iscsi/frozen/login", test_login_frozen);
 
     ret = g_test_run();
-    if (fx) {
-        qtest_remove_abrt_handler(fx);
-    }
-    tgtd_fixture_free(fx);
+    qihba_fixture_free(fx);
     g_clear_error(&fx_error);
     return ret;
 }

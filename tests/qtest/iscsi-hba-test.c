@@ -35,27 +35,6 @@
  * Helpers
  */
 
-static const char *isdsc(uint32_t status)
-{
-    const char *name = iscsi_hba_isdsc_name(status);
-
-    return name ? name : "(unknown)";
-}
-
-/* Assert a CQE's status and detail, saying which command it was. */
-static void check_cqe(const char *what, const struct iscsi_hba_cqe *cqe,
-                      uint32_t status, uint16_t detail)
-{
-    if (cqe->status != status || cqe->detail != detail) {
-        g_test_message("%s: got status 0x%08x %s detail %u, "
-                       "expected 0x%08x %s detail %u", what,
-                       cqe->status, isdsc(cqe->status), cqe->detail,
-                       status, isdsc(status), detail);
-    }
-    g_assert_cmphex(cqe->status, ==, status);
-    g_assert_cmpuint(cqe->detail, ==, detail);
-}
-
 static void assert_alive(QIscsiHba *h)
 {
     g_assert_true(qihba_alive(h));
@@ -67,7 +46,7 @@ static void expect_cmd(QIscsiHba *h, uint16_t qid, const char *what,
                        uint32_t status, uint16_t detail)
 {
     qihba_cmd(h, qid, sqe, cqe);
-    check_cqe(what, cqe, status, detail);
+    qihba_check_cqe(what, cqe, status, detail);
     assert_alive(h);
 }
 
@@ -88,53 +67,22 @@ static void expect_fatal(QIscsiHba *h, uint32_t reason)
     assert_alive(h);
 }
 
-static uint64_t alloc_zeroed(QIscsiHba *h, size_t size)
-{
-    uint64_t addr = guest_alloc(&h->alloc, size);
-
-    qtest_memset(h->qts, addr, 0, size);
-    return addr;
-}
-
-static void put_sg(QIscsiHba *h, uint64_t at, uint64_t addr, uint32_t len,
-                   uint32_t flags)
-{
-    struct iscsi_hba_sg sg = { .addr = addr, .len = len, .flags = flags };
-
-    qtest_memwrite(h->qts, at, &sg, sizeof(sg));
-}
-
-/* The one-element inline-SG form of a SCSI command. */
-static void scsi_sqe(struct iscsi_hba_sqe *sqe, uint32_t session,
-                     uint8_t flags, uint32_t data_len, uint64_t buf)
-{
-    qihba_sqe_init(sqe, ISCSI_HBA_IO_SCSI_CMD);
-    sqe->hdr.flags = flags;
-    sqe->hdr.session_id = session;
-    sqe->u.scsi.data_len = data_len;
-    sqe->u.scsi.sg_count = data_len ? 1 : 0;
-    sqe->u.scsi.sg[0].addr = buf;
-    sqe->u.scsi.sg[0].len = data_len;
-}
-
-/* INQUIRY, 96 bytes into @buf, 18 sense bytes at @sense. */
+/* INQUIRY on session 1, 96 bytes into @buf, 18 sense bytes at @sense. */
 static void inquiry_sqe(struct iscsi_hba_sqe *sqe, uint64_t buf,
                         uint64_t sense)
 {
-    scsi_sqe(sqe, 1, ISCSI_HBA_SCSI_DIR_READ, 96, buf);
-    sqe->u.scsi.cdb_len = 6;
-    sqe->u.scsi.cdb[0] = 0x12;
-    sqe->u.scsi.cdb[4] = 96;
+    static const uint8_t cdb[6] = { 0x12, 0, 0, 0, 96 };
+
+    qihba_sqe_scsi(sqe, 1, 0, ISCSI_HBA_SCSI_DIR_READ, cdb, sizeof(cdb), 96);
+    qihba_sqe_add_sg(sqe, buf, 96);
     sqe->u.scsi.sense_len = 18;
     sqe->u.scsi.sense_addr = sense;
 }
 
-static void tmf_sqe(struct iscsi_hba_sqe *sqe, uint32_t session,
-                    uint8_t function)
+/* A command that fails on any I/O queue: TASK_MGMT function 0. */
+static void bad_tmf_sqe(struct iscsi_hba_sqe *sqe)
 {
-    qihba_sqe_init(sqe, ISCSI_HBA_IO_TASK_MGMT);
-    sqe->hdr.session_id = session;
-    sqe->u.tmf.function = function;
+    qihba_sqe_tmf(sqe, 1, 0, 0, 0, 0);
 }
 
 /* A harmless command that completes with success on the admin queue. */
@@ -402,7 +350,7 @@ static void test_enable_disable(void)
     qihba_writel(h, ISCSI_HBA_REG_CTRL, ISCSI_HBA_CTRL_ENABLE);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_STATUS), ==,
                     ISCSI_HBA_STATUS_READY);
-    tmf_sqe(&sqe, 1, 0);
+    bad_tmf_sqe(&sqe);
     expect_cmd(h, 1, "tmf after ENABLE rewrite", &sqe, &cqe,
                ISDSC_INVALID_PARAMETER, ISCSI_HBA_DETAIL_BAD_TMF);
     g_assert_cmpuint(qihba_identify(h, &id), ==, ISCSI_HBA_STATUS_SUCCESS);
@@ -657,8 +605,8 @@ static void test_identify(void)
 static void test_io_queue_create_delete(void)
 {
     QIscsiHba *h = qihba_start("num-queues=2,max-queue-entries=256");
-    uint64_t sq = alloc_zeroed(h, 256 * QIHBA_SQE_SIZE);
-    uint64_t cq = alloc_zeroed(h, 256 * QIHBA_CQE_SIZE);
+    uint64_t sq = qihba_alloc(h, 256 * QIHBA_SQE_SIZE, 0);
+    uint64_t cq = qihba_alloc(h, 256 * QIHBA_CQE_SIZE, 0);
     uint64_t bar = h->bar.addr;
     const struct {
         const char *what;
@@ -729,10 +677,10 @@ static void test_io_queue_create_delete(void)
                      ISCSI_HBA_STATUS_SUCCESS);
 
     /* both queues work */
-    tmf_sqe(&sqe, 1, 0);
+    bad_tmf_sqe(&sqe);
     expect_cmd(h, 1, "tmf on qid 1", &sqe, &cqe, ISDSC_INVALID_PARAMETER,
                ISCSI_HBA_DETAIL_BAD_TMF);
-    tmf_sqe(&sqe, 1, 0);
+    bad_tmf_sqe(&sqe);
     expect_cmd(h, 2, "tmf on qid 2", &sqe, &cqe, ISDSC_INVALID_PARAMETER,
                ISCSI_HBA_DETAIL_BAD_TMF);
 
@@ -757,10 +705,10 @@ static void test_io_queue_create_delete(void)
     g_assert_cmpuint(qihba_create_io_queue(h, 2, 4, 4, 2, true), ==,
                      ISCSI_HBA_STATUS_SUCCESS);
     for (i = 0; i < 5; i++) {
-        tmf_sqe(&sqe, 1, 0);
+        bad_tmf_sqe(&sqe);
         expect_cmd(h, 1, "tmf on new qid 1", &sqe, &cqe,
                    ISDSC_INVALID_PARAMETER, ISCSI_HBA_DETAIL_BAD_TMF);
-        tmf_sqe(&sqe, 1, 0);
+        bad_tmf_sqe(&sqe);
         expect_cmd(h, 2, "tmf on new qid 2", &sqe, &cqe,
                    ISDSC_INVALID_PARAMETER, ISCSI_HBA_DETAIL_BAD_TMF);
     }
@@ -920,8 +868,8 @@ static void test_not_implemented(void)
         { "REPORT_LUNS", ISCSI_HBA_ADM_REPORT_LUNS },
     };
     QIscsiHba *h = qihba_start(NULL);
-    uint64_t buf = alloc_zeroed(h, 4096);
-    uint64_t buf2 = alloc_zeroed(h, 4096);
+    uint64_t buf = qihba_alloc(h, 4096, 0);
+    uint64_t buf2 = qihba_alloc(h, 4096, 0);
     struct iscsi_hba_sqe sqe;
     int i;
 
@@ -1066,7 +1014,7 @@ static void test_phase_wrap(void)
     g_assert_cmpuint(qihba_create_io_queue(h, 1, 2, 2, 0, false), ==,
                      ISCSI_HBA_STATUS_SUCCESS);
     for (i = 0; i < 7; i++) {
-        tmf_sqe(&sqe, 1, 0);
+        bad_tmf_sqe(&sqe);
         expect_cmd(h, 1, "tmf", &sqe, &cqe, ISDSC_INVALID_PARAMETER,
                    ISCSI_HBA_DETAIL_BAD_TMF);
         g_assert_cmpuint(cqe.flags & ISCSI_HBA_CQE_PHASE, ==,
@@ -1149,7 +1097,7 @@ static void test_msix(void)
     g_assert_cmpuint(qpci_msix_table_size(h->dev), ==,
                      qihba_readl(h, ISCSI_HBA_REG_NUM_VECTORS));
     for (v = 0; v < 3; v++) {
-        msi[v] = alloc_zeroed(h, 4);
+        msi[v] = qihba_alloc(h, 4, 0);
         qihba_msix_vector(h, v, msi[v], MSI_DATA(v));
         g_assert_false(qpci_msix_masked(h->dev, v));
     }
@@ -1164,7 +1112,7 @@ static void test_msix(void)
     g_assert_cmpuint(qihba_create_io_queue(h, 1, 8, 8, 2, true), ==,
                      ISCSI_HBA_STATUS_SUCCESS);
     wait_msi(h, msi[0], MSI_DATA(0));
-    tmf_sqe(&sqe, 1, 0);
+    bad_tmf_sqe(&sqe);
     expect_cmd(h, 1, "tmf", &sqe, &cqe, ISDSC_INVALID_PARAMETER,
                ISCSI_HBA_DETAIL_BAD_TMF);
     wait_msi(h, msi[2], MSI_DATA(2));
@@ -1175,7 +1123,7 @@ static void test_msix(void)
     g_assert_cmpuint(qihba_create_io_queue(h, 2, 8, 8, 1, false), ==,
                      ISCSI_HBA_STATUS_SUCCESS);
     wait_msi(h, msi[0], MSI_DATA(0));
-    tmf_sqe(&sqe, 1, 0);
+    bad_tmf_sqe(&sqe);
     expect_cmd(h, 2, "tmf no irq", &sqe, &cqe, ISDSC_INVALID_PARAMETER,
                ISCSI_HBA_DETAIL_BAD_TMF);
     qihba_settle(h);
@@ -1185,7 +1133,7 @@ static void test_msix(void)
     /* masked vector: the message is held in the PBA */
     qihba_msix_mask(h, 2, true);
     g_assert_true(qpci_msix_masked(h->dev, 2));
-    tmf_sqe(&sqe, 1, 0);
+    bad_tmf_sqe(&sqe);
     expect_cmd(h, 1, "tmf masked", &sqe, &cqe, ISDSC_INVALID_PARAMETER,
                ISCSI_HBA_DETAIL_BAD_TMF);
     qihba_settle(h);
@@ -1198,7 +1146,7 @@ static void test_msix(void)
 
     /* one message per batch of completions */
     for (v = 0; v < 3; v++) {
-        tmf_sqe(&sqe, 1, 0);
+        bad_tmf_sqe(&sqe);
         qihba_sq_put(h, 1, &sqe);
     }
     qihba_sq_ring(h, 1);
@@ -1261,10 +1209,11 @@ static void test_intx(void)
     g_assert_cmpuint(qihba_create_io_queue(h, 3, 4, 4, 0, true), ==,
                      ISCSI_HBA_STATUS_SUCCESS);
     g_assert_false(intx_level(h));
-    tmf_sqe(&sqe, 1, 0);
+    bad_tmf_sqe(&sqe);
     qihba_submit(h, 3, &sqe);
     qihba_wait_peek(h, 3, 0, &cqe);
-    check_cqe("tmf", &cqe, ISDSC_INVALID_PARAMETER, ISCSI_HBA_DETAIL_BAD_TMF);
+    qihba_check_cqe("tmf", &cqe, ISDSC_INVALID_PARAMETER,
+                    ISCSI_HBA_DETAIL_BAD_TMF);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_INTX_STATUS), ==, 1u << 3);
     g_assert_true(intx_level(h));
     qihba_consume(h, 3, 1);
@@ -1274,7 +1223,7 @@ static void test_intx(void)
     /* I/O queue 2 without interrupts: nothing */
     g_assert_cmpuint(qihba_create_io_queue(h, 2, 4, 4, 0, false), ==,
                      ISCSI_HBA_STATUS_SUCCESS);
-    tmf_sqe(&sqe, 1, 0);
+    bad_tmf_sqe(&sqe);
     qihba_submit(h, 2, &sqe);
     qihba_wait_peek(h, 2, 0, &cqe);
     qihba_settle(h);
@@ -1337,7 +1286,7 @@ static void test_bad_opcode(void)
                      ISCSI_HBA_STATUS_SUCCESS);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_LAST_STATUS), ==, 0);
     /* ... and a success after a failure leaves the failure */
-    tmf_sqe(&sqe, 1, 0);
+    bad_tmf_sqe(&sqe);
     expect_cmd(h, 1, "tmf", &sqe, &cqe, ISDSC_INVALID_PARAMETER,
                ISCSI_HBA_DETAIL_BAD_TMF);
     g_assert_cmpuint(qihba_identify(h, &(struct iscsi_hba_identify){}), ==,
@@ -1638,18 +1587,18 @@ static void list_cmd(struct iscsi_hba_sqe *s, uint64_t seg, uint32_t seg_len,
 static void m_list_ok(QIscsiHba *h, struct iscsi_hba_sqe *s, uint64_t b,
                       uint64_t l)
 {
-    put_sg(h, l, b, 48, 0);
-    put_sg(h, l + 16, b + 48, 48, 0);
+    qihba_put_sg(h, l, b, 48, 0);
+    qihba_put_sg(h, l + 16, b + 48, 48, 0);
     list_cmd(s, l, 32, 2, 96);
 }
 
 static void m_list_chain_ok(QIscsiHba *h, struct iscsi_hba_sqe *s,
                             uint64_t b, uint64_t l)
 {
-    put_sg(h, l, b, 32, 0);
-    put_sg(h, l + 16, l + 1024, 32, ISCSI_HBA_SG_CHAIN);
-    put_sg(h, l + 1024, b + 32, 32, 0);
-    put_sg(h, l + 1040, b + 64, 32, 0);
+    qihba_put_sg(h, l, b, 32, 0);
+    qihba_put_sg(h, l + 16, l + 1024, 32, ISCSI_HBA_SG_CHAIN);
+    qihba_put_sg(h, l + 1024, b + 32, 32, 0);
+    qihba_put_sg(h, l + 1040, b + 64, 32, 0);
     list_cmd(s, l, 32, 3, 96);
 }
 
@@ -1659,7 +1608,7 @@ static void m_list_max(QIscsiHba *h, struct iscsi_hba_sqe *s, uint64_t b,
     int i;
 
     for (i = 0; i < 8; i++) {
-        put_sg(h, l + i * 16, b + i * 16, 12, 0);
+        qihba_put_sg(h, l + i * 16, b + i * 16, 12, 0);
     }
     list_cmd(s, l, 8 * 16, 8, 96);
 }
@@ -1670,7 +1619,7 @@ static void m_list_too_many(QIscsiHba *h, struct iscsi_hba_sqe *s,
     int i;
 
     for (i = 0; i < 9; i++) {
-        put_sg(h, l + i * 16, b + i * 16, i ? 11 : 8, 0);
+        qihba_put_sg(h, l + i * 16, b + i * 16, i ? 11 : 8, 0);
     }
     list_cmd(s, l, 9 * 16, 9, 96);
 }
@@ -1678,72 +1627,72 @@ static void m_list_too_many(QIscsiHba *h, struct iscsi_hba_sqe *s,
 static void m_list_len24(QIscsiHba *h, struct iscsi_hba_sqe *s, uint64_t b,
                          uint64_t l)
 {
-    put_sg(h, l, b, 96, 0);
+    qihba_put_sg(h, l, b, 96, 0);
     list_cmd(s, l, 24, 1, 96);
 }
 
 static void m_list_len0(QIscsiHba *h, struct iscsi_hba_sqe *s, uint64_t b,
                         uint64_t l)
 {
-    put_sg(h, l, b, 96, 0);
+    qihba_put_sg(h, l, b, 96, 0);
     list_cmd(s, l, 0, 1, 96);
 }
 
 static void m_list_chain_first(QIscsiHba *h, struct iscsi_hba_sqe *s,
                                uint64_t b, uint64_t l)
 {
-    put_sg(h, l, l + 1024, 16, ISCSI_HBA_SG_CHAIN);
-    put_sg(h, l + 16, b, 96, 0);
-    put_sg(h, l + 1024, b, 96, 0);
+    qihba_put_sg(h, l, l + 1024, 16, ISCSI_HBA_SG_CHAIN);
+    qihba_put_sg(h, l + 16, b, 96, 0);
+    qihba_put_sg(h, l + 1024, b, 96, 0);
     list_cmd(s, l, 32, 1, 96);
 }
 
 static void m_list_chain_len(QIscsiHba *h, struct iscsi_hba_sqe *s,
                              uint64_t b, uint64_t l)
 {
-    put_sg(h, l, b, 48, 0);
-    put_sg(h, l + 16, l + 1024, 20, ISCSI_HBA_SG_CHAIN);
-    put_sg(h, l + 1024, b + 48, 48, 0);
+    qihba_put_sg(h, l, b, 48, 0);
+    qihba_put_sg(h, l + 16, l + 1024, 20, ISCSI_HBA_SG_CHAIN);
+    qihba_put_sg(h, l + 1024, b + 48, 48, 0);
     list_cmd(s, l, 32, 2, 96);
 }
 
 static void m_list_self_loop(QIscsiHba *h, struct iscsi_hba_sqe *s,
                              uint64_t b, uint64_t l)
 {
-    put_sg(h, l, l, 16, ISCSI_HBA_SG_CHAIN);
+    qihba_put_sg(h, l, l, 16, ISCSI_HBA_SG_CHAIN);
     list_cmd(s, l, 16, 1, 96);
 }
 
 static void m_list_pair_loop(QIscsiHba *h, struct iscsi_hba_sqe *s,
                              uint64_t b, uint64_t l)
 {
-    put_sg(h, l, b, 48, 0);
-    put_sg(h, l + 16, l + 1024, 16, ISCSI_HBA_SG_CHAIN);
-    put_sg(h, l + 1024, l, 32, ISCSI_HBA_SG_CHAIN);
+    qihba_put_sg(h, l, b, 48, 0);
+    qihba_put_sg(h, l + 16, l + 1024, 16, ISCSI_HBA_SG_CHAIN);
+    qihba_put_sg(h, l + 1024, l, 32, ISCSI_HBA_SG_CHAIN);
     list_cmd(s, l, 32, 2, 96);
 }
 
 static void m_list_data_loop(QIscsiHba *h, struct iscsi_hba_sqe *s,
                              uint64_t b, uint64_t l)
 {
-    put_sg(h, l, b, 12, 0);
-    put_sg(h, l + 16, l, 32, ISCSI_HBA_SG_CHAIN);
+    qihba_put_sg(h, l, b, 12, 0);
+    qihba_put_sg(h, l + 16, l, 32, ISCSI_HBA_SG_CHAIN);
     list_cmd(s, l, 32, 8, 96);
 }
 
 static void m_list_zero_elem(QIscsiHba *h, struct iscsi_hba_sqe *s,
                              uint64_t b, uint64_t l)
 {
-    put_sg(h, l, b, 96, 0);
-    put_sg(h, l + 16, b + 96, 0, 0);
+    qihba_put_sg(h, l, b, 96, 0);
+    qihba_put_sg(h, l + 16, b + 96, 0, 0);
     list_cmd(s, l, 32, 2, 96);
 }
 
 static void m_list_elem_bar(QIscsiHba *h, struct iscsi_hba_sqe *s,
                             uint64_t b, uint64_t l)
 {
-    put_sg(h, l, b, 48, 0);
-    put_sg(h, l + 16, h->bar.addr, 48, 0);
+    qihba_put_sg(h, l, b, 48, 0);
+    qihba_put_sg(h, l + 16, h->bar.addr, 48, 0);
     list_cmd(s, l, 32, 2, 96);
 }
 
@@ -1762,8 +1711,8 @@ static void m_list_unmapped(QIscsiHba *h, struct iscsi_hba_sqe *s,
 static void m_list_chain_unmapped(QIscsiHba *h, struct iscsi_hba_sqe *s,
                                   uint64_t b, uint64_t l)
 {
-    put_sg(h, l, b, 48, 0);
-    put_sg(h, l + 16, UNMAPPED_ADDR, 16, ISCSI_HBA_SG_CHAIN);
+    qihba_put_sg(h, l, b, 48, 0);
+    qihba_put_sg(h, l + 16, UNMAPPED_ADDR, 16, ISCSI_HBA_SG_CHAIN);
     list_cmd(s, l, 32, 2, 96);
 }
 
@@ -1838,9 +1787,9 @@ static void test_scsi_validation(void)
 {
     QIscsiHba *h = qihba_start("num-queues=1,max-sg-elements=8,"
                                "max-transfer=65536");
-    uint64_t buf = alloc_zeroed(h, 64 * KiB);
-    uint64_t sense = alloc_zeroed(h, 4096);
-    uint64_t list = alloc_zeroed(h, 8192);
+    uint64_t buf = qihba_alloc(h, 64 * KiB, 0);
+    uint64_t sense = qihba_alloc(h, 4096, 0);
+    uint64_t list = qihba_alloc(h, 8192, 0);
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
     int i;
@@ -1864,7 +1813,7 @@ static void test_scsi_validation(void)
     m_list_data_loop(h, &sqe, buf, list);
     qihba_cmd(h, 1, &sqe, &cqe);
     g_test_message("looping SG list: status 0x%08x %s detail %u",
-                   cqe.status, isdsc(cqe.status), cqe.detail);
+                   cqe.status, qihba_isdsc(cqe.status), cqe.detail);
     g_assert_true(ISCSI_HBA_STATUS_IS_ERROR(cqe.status));
     assert_alive(h);
 
@@ -1897,14 +1846,12 @@ static void test_tmf_validation(void)
     g_assert_cmpuint(qihba_create_io_queue(h, 1, 8, 8, 0, false), ==,
                      ISCSI_HBA_STATUS_SUCCESS);
     for (i = 0; i < ARRAY_SIZE(bad); i++) {
-        tmf_sqe(&sqe, 1, bad[i]);
+        qihba_sqe_tmf(&sqe, 1, 0, bad[i], 0, 0);
         expect_cmd(h, 1, "bad TMF", &sqe, &cqe, INVAL,
                    ISCSI_HBA_DETAIL_BAD_TMF);
     }
     for (i = 0; i < ARRAY_SIZE(good); i++) {
-        tmf_sqe(&sqe, 1, good[i]);
-        sqe.u.tmf.ref_sqid = 1;
-        sqe.u.tmf.ref_cid = 1;
+        qihba_sqe_tmf(&sqe, 1, 0, good[i], 1, 1);
         expect_cmd(h, 1, "TMF, no session", &sqe, &cqe, NOSESS,
                    D_NOSESS);
     }
@@ -1917,36 +1864,6 @@ static void test_tmf_validation(void)
  * QMP
  */
 
-static QDict *query_hba(QIscsiHba *h)
-{
-    QDict *rsp = qtest_qmp(h->qts, "{'execute': 'query-iscsi-hba'}");
-    QList *list;
-    QDict *info;
-
-    g_assert_true(qdict_haskey(rsp, "return"));
-    list = qdict_get_qlist(rsp, "return");
-    g_assert_cmpuint(qlist_size(list), ==, 1);
-    info = qobject_to(QDict, qlist_peek(list));
-    qobject_ref(info);
-    qobject_unref(rsp);
-    return info;
-}
-
-static QDict *find_queue(QDict *info, int qid)
-{
-    QList *queues = qdict_get_qlist(info, "queues");
-    QListEntry *e;
-
-    QLIST_FOREACH_ENTRY(queues, e) {
-        QDict *q = qobject_to(QDict, qlist_entry_obj(e));
-
-        if (qdict_get_int(q, "qid") == qid) {
-            return q;
-        }
-    }
-    return NULL;
-}
-
 static void test_qmp_query(void)
 {
     QIscsiHba *h = qihba_start("num-queues=2");
@@ -1954,7 +1871,7 @@ static void test_qmp_query(void)
     QDict *info, *q;
     int i;
 
-    info = query_hba(h);
+    info = qihba_query(h);
     g_assert_cmpstr(qdict_get_str(info, "id"), ==, "hba0");
     g_assert_cmpstr(qdict_get_str(info, "qom-path"), ==,
                     "/machine/peripheral/hba0");
@@ -1981,7 +1898,7 @@ static void test_qmp_query(void)
     expect_admin(h, "bad opcode", &sqe, ISDSC_REQUEST_NOT_SUPPORTED,
                  ISCSI_HBA_DETAIL_BAD_OPCODE);
 
-    info = query_hba(h);
+    info = qihba_query(h);
     g_assert_true(qdict_get_bool(info, "enabled"));
     g_assert_true(qdict_get_bool(info, "ready"));
     g_assert_false(qdict_get_bool(info, "fatal"));
@@ -1989,7 +1906,7 @@ static void test_qmp_query(void)
                     ISDSC_REQUEST_NOT_SUPPORTED);
     g_assert_cmpstr(qdict_get_str(info, "last-status-name"), ==,
                     "ISDSC_REQUEST_NOT_SUPPORTED");
-    q = find_queue(info, 0);
+    q = qihba_query_queue(info, 0);
     g_assert_nonnull(q);
     g_assert_cmpuint(qdict_get_int(q, "sq-size"), ==, 8);
     g_assert_cmpuint(qdict_get_int(q, "cq-size"), ==, 16);
@@ -2001,7 +1918,7 @@ static void test_qmp_query(void)
     g_assert_cmpuint(qdict_get_int(q, "vector"), ==, 0);
     g_assert_true(qdict_get_bool(q, "irq-enabled"));
     g_assert_cmpuint(qdict_get_int(q, "inflight"), ==, 0);
-    q = find_queue(info, 2);
+    q = qihba_query_queue(info, 2);
     g_assert_nonnull(q);
     g_assert_cmpuint(qdict_get_int(q, "sq-size"), ==, 16);
     g_assert_cmpuint(qdict_get_int(q, "cq-size"), ==, 4);
@@ -2010,13 +1927,13 @@ static void test_qmp_query(void)
     g_assert_true(qdict_get_bool(q, "phase"));
     g_assert_cmpuint(qdict_get_int(q, "vector"), ==, 1);
     g_assert_true(qdict_get_bool(q, "irq-enabled"));
-    g_assert_null(find_queue(info, 1));
+    g_assert_null(qihba_query_queue(info, 1));
     qobject_unref(info);
 
     /* fatal */
     qihba_writel(h, ISCSI_HBA_DB_SQ(1), 0);
     expect_fatal(h, ISCSI_HBA_FATAL_BAD_DOORBELL);
-    info = query_hba(h);
+    info = qihba_query(h);
     g_assert_true(qdict_get_bool(info, "fatal"));
     g_assert_cmpuint(qdict_get_int(info, "fatal-reason"), ==,
                      ISCSI_HBA_FATAL_BAD_DOORBELL);
@@ -2024,7 +1941,7 @@ static void test_qmp_query(void)
 
     /* disabled: no I/O queues left */
     qihba_disable(h);
-    info = query_hba(h);
+    info = qihba_query(h);
     g_assert_false(qdict_get_bool(info, "enabled"));
     g_assert_false(qdict_get_bool(info, "ready"));
     g_assert_false(qdict_get_bool(info, "fatal"));
@@ -2033,7 +1950,7 @@ static void test_qmp_query(void)
 
     /* MSI-X on */
     qihba_msix_enable(h);
-    info = query_hba(h);
+    info = qihba_query(h);
     g_assert_cmpstr(qdict_get_str(info, "interrupt-mode"), ==, "msix");
     qobject_unref(info);
     qihba_quit(h);

@@ -11,8 +11,11 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "hw/pci/pci_regs.h"
+#include "scsi/constants.h"
 #include "iscsi-hba.h"
 #include "pci-pc.h"
 #include "malloc-pc.h"
@@ -374,6 +377,66 @@ void qihba_sqe_delete_queue(struct iscsi_hba_sqe *sqe, uint16_t qid)
     sqe->u.del.qid = qid;
 }
 
+/* Peripheral device addressing, bus 0 (SAM). */
+static void qihba_lun(uint8_t lun[8], unsigned n)
+{
+    memset(lun, 0, 8);
+    lun[1] = n;
+}
+
+void qihba_sqe_scsi(struct iscsi_hba_sqe *sqe, uint32_t sid, unsigned lun,
+                    uint8_t dir, const uint8_t *cdb, uint8_t cdb_len,
+                    uint32_t data_len)
+{
+    qihba_sqe_init(sqe, ISCSI_HBA_IO_SCSI_CMD);
+    sqe->hdr.flags = dir;
+    sqe->hdr.session_id = sid;
+    qihba_lun(sqe->u.scsi.lun, lun);
+    g_assert_cmpuint(cdb_len, <=, 16);
+    memcpy(sqe->u.scsi.cdb, cdb, cdb_len);
+    sqe->u.scsi.cdb_len = cdb_len;
+    sqe->u.scsi.data_len = data_len;
+}
+
+void qihba_sqe_add_sg(struct iscsi_hba_sqe *sqe, uint64_t addr, uint32_t len)
+{
+    uint16_t n = sqe->u.scsi.sg_count++;
+
+    g_assert_cmpuint(n, <, ISCSI_HBA_INLINE_SG);
+    sqe->u.scsi.sg[n].addr = addr;
+    sqe->u.scsi.sg[n].len = len;
+}
+
+void qihba_sqe_tmf(struct iscsi_hba_sqe *sqe, uint32_t sid, unsigned lun,
+                   uint8_t function, uint16_t ref_sqid, uint16_t ref_cid)
+{
+    qihba_sqe_init(sqe, ISCSI_HBA_IO_TASK_MGMT);
+    sqe->hdr.session_id = sid;
+    qihba_lun(sqe->u.tmf.lun, lun);
+    sqe->u.tmf.function = function;
+    sqe->u.tmf.ref_sqid = ref_sqid;
+    sqe->u.tmf.ref_cid = ref_cid;
+}
+
+void qihba_cdb_rw(uint8_t cdb[16], uint8_t *cdb_len, uint8_t op,
+                  uint64_t lba, uint32_t blocks)
+{
+    memset(cdb, 0, 16);
+    cdb[0] = op;
+    if (op == READ_16 || op == WRITE_16) {
+        stq_be_p(&cdb[2], lba);
+        stl_be_p(&cdb[10], blocks);
+        *cdb_len = 16;
+    } else {
+        g_assert(op == READ_10 || op == WRITE_10);
+        g_assert_cmpuint(lba, <=, UINT32_MAX);
+        g_assert_cmpuint(blocks, <=, UINT16_MAX);
+        stl_be_p(&cdb[2], lba);
+        stw_be_p(&cdb[7], blocks);
+        *cdb_len = 10;
+    }
+}
+
 uint32_t qihba_identify(QIscsiHba *h, struct iscsi_hba_identify *id)
 {
     struct iscsi_hba_sqe sqe;
@@ -420,4 +483,77 @@ uint32_t qihba_delete_io_queue(QIscsiHba *h, uint16_t qid)
         qihba_free_queue_mem(h, qid);
     }
     return cqe.status;
+}
+
+uint64_t qihba_alloc(QIscsiHba *h, size_t size, uint8_t fill)
+{
+    uint64_t addr = guest_alloc(&h->alloc, size);
+
+    qtest_memset(h->qts, addr, fill, size);
+    return addr;
+}
+
+void qihba_put_sg(QIscsiHba *h, uint64_t at, uint64_t addr, uint32_t len,
+                  uint32_t flags)
+{
+    struct iscsi_hba_sg sg = { .addr = addr, .len = len, .flags = flags };
+
+    qtest_memwrite(h->qts, at, &sg, sizeof(sg));
+}
+
+const char *qihba_isdsc(uint32_t status)
+{
+    const char *name = iscsi_hba_isdsc_name(status);
+
+    return name ? name : "(unknown)";
+}
+
+void qihba_check_cqe(const char *what, const struct iscsi_hba_cqe *cqe,
+                     uint32_t status, uint16_t detail)
+{
+    if (cqe->status != status || cqe->detail != detail) {
+        g_test_message("%s: got status 0x%08x %s detail %u, "
+                       "expected 0x%08x %s detail %u", what,
+                       cqe->status, qihba_isdsc(cqe->status), cqe->detail,
+                       status, qihba_isdsc(status), detail);
+    }
+    g_assert_cmphex(cqe->status, ==, status);
+    g_assert_cmpuint(cqe->detail, ==, detail);
+}
+
+void qihba_check_good(const char *what, const struct iscsi_hba_cqe *cqe)
+{
+    qihba_check_cqe(what, cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    g_assert_cmphex(cqe->scsi_status, ==, GOOD);
+    g_assert_false(cqe->flags & ISCSI_HBA_CQE_SENSE_VALID);
+    g_assert_cmpuint(cqe->sense_len, ==, 0);
+}
+
+QDict *qihba_query(QIscsiHba *h)
+{
+    QDict *rsp = qtest_qmp(h->qts, "{'execute': 'query-iscsi-hba'}");
+    QList *list;
+    QDict *info;
+
+    g_assert_true(qdict_haskey(rsp, "return"));
+    list = qdict_get_qlist(rsp, "return");
+    g_assert_cmpuint(qlist_size(list), ==, 1);
+    info = qobject_to(QDict, qlist_peek(list));
+    qobject_ref(info);
+    qobject_unref(rsp);
+    return info;
+}
+
+QDict *qihba_query_queue(QDict *info, int qid)
+{
+    QListEntry *e;
+
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(info, "queues"), e) {
+        QDict *q = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (qdict_get_int(q, "qid") == qid) {
+            return q;
+        }
+    }
+    return NULL;
 }

@@ -96,11 +96,45 @@ void qihba_sqe_create_queue(struct iscsi_hba_sqe *sqe, uint16_t qid,
                             uint16_t sq_size, uint16_t cq_size,
                             uint16_t vector, bool irq);
 void qihba_sqe_delete_queue(struct iscsi_hba_sqe *sqe, uint16_t qid);
+/* SCSI_CMD to LUN @lun of @sid, no data elements and no sense buffer yet. */
+void qihba_sqe_scsi(struct iscsi_hba_sqe *sqe, uint32_t sid, unsigned lun,
+                    uint8_t dir, const uint8_t *cdb, uint8_t cdb_len,
+                    uint32_t data_len);
+/* Append an inline data element to a SCSI_CMD. */
+void qihba_sqe_add_sg(struct iscsi_hba_sqe *sqe, uint64_t addr, uint32_t len);
+/* TASK_MGMT @function on LUN @lun of @sid, for command @ref_cid. */
+void qihba_sqe_tmf(struct iscsi_hba_sqe *sqe, uint32_t sid, unsigned lun,
+                   uint8_t function, uint16_t ref_sqid, uint16_t ref_cid);
+/* The CDB of READ or WRITE (10 or 16) of @blocks at @lba. */
+void qihba_cdb_rw(uint8_t cdb[16], uint8_t *cdb_len, uint8_t op,
+                  uint64_t lba, uint32_t blocks);
 
 /* Common admin commands; they return the CQE status */
 uint32_t qihba_identify(QIscsiHba *h, struct iscsi_hba_identify *id);
 uint32_t qihba_create_io_queue(QIscsiHba *h, uint16_t qid, uint16_t sq_size,
                                uint16_t cq_size, uint16_t vector, bool irq);
 uint32_t qihba_delete_io_queue(QIscsiHba *h, uint16_t qid);
+
+/* Guest memory */
+/* Allocate @size bytes of guest memory, every byte set to @fill. */
+uint64_t qihba_alloc(QIscsiHba *h, size_t size, uint8_t fill);
+/* Write the SG element {@addr, @len, @flags} to guest memory at @at. */
+void qihba_put_sg(QIscsiHba *h, uint64_t at, uint64_t addr, uint32_t len,
+                  uint32_t flags);
+
+/* Checks */
+/* Name of an ISDSC status for messages; "(unknown)" if not in the table. */
+const char *qihba_isdsc(uint32_t status);
+/* Assert a CQE's status and detail; a mismatch is logged, naming @what. */
+void qihba_check_cqe(const char *what, const struct iscsi_hba_cqe *cqe,
+                     uint32_t status, uint16_t detail);
+/* Assert a successful SCSI_CMD: status GOOD, no sense data. */
+void qihba_check_good(const char *what, const struct iscsi_hba_cqe *cqe);
+
+/* QMP */
+/* The device's entry of query-iscsi-hba (the only device); unref it. */
+QDict *qihba_query(QIscsiHba *h);
+/* The entry of queue @qid in a qihba_query() result, or NULL. */
+QDict *qihba_query_queue(QDict *info, int qid);
 
 #endif
