@@ -20,6 +20,7 @@
 #include "qemu/units.h"
 #include "qemu/bswap.h"
 #include "libqtest.h"
+#include "qobject/qjson.h"
 #include "libqos/iscsi-hba.h"
 #include "libqos/iscsi-hba-session.h"
 #include "libqos/tgtd-fixture.h"
@@ -1066,6 +1067,132 @@ static void test_session_in_flight_lost(void)
                     ISCSI_HBA_DETAIL_CONNECTION_LOST);
 }
 
+/*
+ * Host-configured targets: iscsi-hba-target objects with the CHAP secret
+ * in a secret object.  The adapter logs in when the guest enables it;
+ * the guest only finds the session.
+ */
+static void test_host_target(void)
+{
+    g_autofree char *args = NULL;
+    struct iscsi_hba_identify id;
+    struct iscsi_hba_session_info si;
+    struct iscsi_hba_login_params p;
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+    uint32_t ids[4], sid = 0, acl_sid = 0;
+    g_autoptr(GString) dump = NULL;
+    unsigned i, n;
+    QIscsiHbaTest *t;
+    QDict *rsp;
+
+    if (!qihba_fixture_ready(fx, fx_error)) {
+        return;
+    }
+    args = g_strdup_printf(
+        "-object secret,id=sec0,data=%s "
+        "-object iscsi-hba-target,id=ht0,hba=hba0,portal=%s,target=%s,"
+        "user=%s,password-secret=sec0 "
+        "-object iscsi-hba-target,id=ht1,hba=hba0,portal=%s,target=%s",
+        fx->chap_secret, fx->portal, target_name(TGTD_TARGET_CHAP),
+        fx->chap_user, fx->portal, target_name(TGTD_TARGET_ACL));
+    t = qihba_t_start_args(fx, LT, CT, NULL, args);
+
+    g_assert_cmphex(qihba_identify(t->h, &id), ==, 0);
+    g_assert_cmpuint(id.num_host_targets, ==, 2);
+
+    /* Both sessions exist from enable on, whatever their logins do */
+    n = list_sessions(t, ids, 4);
+    g_assert_cmpuint(n, ==, 2);
+    for (i = 0; i < n; i++) {
+        g_assert_cmphex(qihba_session_info(t, ids[i], &si), ==, 0);
+        g_assert_true(si.flags & ISCSI_HBA_SESSION_HOST_CONFIGURED);
+        if (!strcmp(si.target_name, target_name(TGTD_TARGET_CHAP))) {
+            sid = ids[i];
+        } else {
+            g_assert_cmpstr(si.target_name, ==,
+                            target_name(TGTD_TARGET_ACL));
+            acl_sid = ids[i];
+        }
+    }
+    g_assert_cmphex(sid, !=, 0);
+    g_assert_cmphex(acl_sid, !=, 0);
+
+    /* The CHAP login announces itself: EVENT_LUNS_CHANGED */
+    qihba_expect_event(t, qihba_post_aer(t), qihba_login_wait_ms(t),
+                       ISCSI_HBA_EVENT_LUNS_CHANGED, sid, 0);
+    g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
+    g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
+    qihba_lun_setup(t, sid, 1);
+    qihba_tur_init(t, &sqe, sid, 1);
+    qihba_io_exec_good(t, &sqe, &cqe);
+
+    /* The ACL target refuses this initiator: retried, with the status */
+    g_assert_cmphex(qihba_session_info(t, acl_sid, &si), ==, 0);
+    g_assert_cmpuint(si.state, !=, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
+    g_assert_cmphex(si.last_status, ==, ISDSC_NOT_FOUND);
+
+    /* The secret is never readable back: the object holds its id only */
+    rsp = qtest_qmp(t->qts, "{'execute': 'qom-get', 'arguments': "
+                    "{'path': '/objects/ht0', 'property': 'password-secret'}}");
+    g_assert_cmpstr(qdict_get_str(rsp, "return"), ==, "sec0");
+    qobject_unref(rsp);
+    rsp = qtest_qmp(t->qts, "{'execute': 'query-iscsi-hba'}");
+    dump = qobject_to_json(QOBJECT(rsp));
+    g_assert_null(strstr(dump->str, fx->chap_secret));
+    qobject_unref(rsp);
+
+    /* The guest cannot log in to it a second time */
+    qihba_login_params(&p, fx, target_name(TGTD_TARGET_CHAP));
+    params_chap(&p, ISCSI_HBA_AUTH_CHAP, fx->chap_user, fx->chap_secret);
+    qihba_login(t, &p, &cqe);
+    g_assert_cmphex(cqe.status, ==, ISDSC_TARGET_ALREADY_LOGGED_IN);
+    qihba_t_quit(t);
+}
+
+/* Bad iscsi-hba-target properties stop QEMU with an error naming them. */
+static void test_host_target_errors(void)
+{
+    static const struct {
+        const char *object;
+        const char *error;
+    } cases[] = {
+        { "iscsi-hba-target,id=t,hba=hba0,portal=127.0.0.1,target=iqn.x",
+          "target 'iqn.x' is not a valid iSCSI name" },
+        { "iscsi-hba-target,id=t,hba=hba0,portal=h:0,"
+          "target=iqn.2026-11.org.qemu.test:t", "port must be 1 to 65535" },
+        { "iscsi-hba-target,id=t,hba=hba0,portal=fe80::1,"
+          "target=iqn.2026-11.org.qemu.test:t", "[address]:port" },
+        { "iscsi-hba-target,id=t,hba=hba0,portal=h,"
+          "target=iqn.2026-11.org.qemu.test:t,user=u",
+          "user and password-secret go together" },
+        { "iscsi-hba-target,id=t,hba=hba0,portal=h,"
+          "target=iqn.2026-11.org.qemu.test:t,user=u,password-secret=none",
+          "password-secret: No secret with id 'none'" },
+        { "iscsi-hba-target,id=t,hba=hba0,target=iqn.2026-11.org.qemu.test:t",
+          "'portal' is missing" },
+    };
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    unsigned i;
+
+    for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *err = NULL;
+        const char *argv[] = {
+            qemu, "-machine", "pc", "-accel", "qtest", "-nodefaults",
+            "-display", "none", "-S", "-object", cases[i].object,
+            "-device", "iscsi-hba,id=hba0", NULL,
+        };
+        int status;
+
+        g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
+                                   G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                                   NULL, &err, &status, NULL));
+        g_test_message("%s -> %s", cases[i].object, err);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+        g_assert_nonnull(strstr(err, cases[i].error));
+    }
+}
+
 static void test_session_failed(void)
 {
     struct iscsi_hba_session_info si;
@@ -1852,6 +1979,9 @@ int main(int argc, char **argv)
     qtest_add_func("/iscsi-hba/iscsi/login/errors", test_login_errors);
     qtest_add_func("/iscsi-hba/iscsi/login/bad-names", test_login_bad_names);
     qtest_add_func("/iscsi-hba/iscsi/login/twice", test_login_twice);
+    qtest_add_func("/iscsi-hba/iscsi/host-target/login", test_host_target);
+    qtest_add_func("/iscsi-hba/iscsi/host-target/errors",
+                   test_host_target_errors);
     qtest_add_func("/iscsi-hba/iscsi/login/too-many", test_login_too_many);
     qtest_add_func("/iscsi-hba/iscsi/session/invalid-id",
                    test_session_invalid_id);

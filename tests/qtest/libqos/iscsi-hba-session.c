@@ -29,14 +29,20 @@ typedef struct QIscsiHbaStashed {
 QIscsiHbaTest *qihba_t_start(TgtdFixture *fx, int lt, int ct,
                              const char *extra)
 {
+    return qihba_t_start_args(fx, lt, ct, extra, NULL);
+}
+
+QIscsiHbaTest *qihba_t_start_args(TgtdFixture *fx, int lt, int ct,
+                                  const char *extra, const char *args)
+{
     QIscsiHbaTest *t = g_new0(QIscsiHbaTest, 1);
     QTestState *qts;
 
     /* Single-quoted for the shell, so that @extra may hold ';' */
     g_assert_null(extra ? strchr(extra, '\'') : NULL);
-    qts = qtest_initf("-machine pc -nodefaults -device "
+    qts = qtest_initf("-machine pc -nodefaults %s -device "
                       "'iscsi-hba,id=hba0,login-timeout=%d,"
-                      "command-timeout=%d%s%s'", lt, ct,
+                      "command-timeout=%d%s%s'", args ? args : "", lt, ct,
                       extra ? "," : "", extra ? extra : "");
     t->h = qihba_init(qts);
     t->qts = qts;

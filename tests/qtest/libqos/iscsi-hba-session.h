@@ -59,6 +59,9 @@ typedef struct QIscsiHbaSense {
 /* Start QEMU: -device iscsi-hba,id=hba0,login-timeout=@lt,...,@extra */
 QIscsiHbaTest *qihba_t_start(TgtdFixture *fx, int lt, int ct,
                              const char *extra);
+/* qihba_t_start() with more command line @args (e.g. -object ...). */
+QIscsiHbaTest *qihba_t_start_args(TgtdFixture *fx, int lt, int ct,
+                                  const char *extra, const char *args);
 /* Quit QEMU and free @t. */
 void qihba_t_quit(QIscsiHbaTest *t);
 /* tgtd_fixture_start(); @abort_hook(fx) runs if the test binary aborts. */
