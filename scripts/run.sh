@@ -1,55 +1,412 @@
 #!/usr/bin/env bash
-# The main job: build QEMU with iscsi-hba (installing what is missing),
-# start a q35 machine with the adapter and show the adapter's state.
+# The main job: a Linux guest uses the iscsi-hba adapter to reach a real
+# iSCSI disk.
 #
-# From a terminal you are left at QEMU's monitor ("info iscsi-hba",
-# "info pci", "quit"); otherwise the state is printed and QEMU exits.
-set -euo pipefail
+#   scripts/run.sh            build what is missing, then boot and show it
+#   scripts/run.sh --batch    no guest shell even on a terminal: summary only
+#
+# Steps: build QEMU with the adapter (scripts/build-qemu.sh, installing
+# what is missing with apt), the guest kernel and tools
+# (scripts/guest-image.sh), the Linux driver (scripts/build-guest-driver.sh)
+# and an initramfs; start a private tgtd on 127.0.0.1 with one file-backed
+# LUN (tests/guest/tgtd.sh; stopped by a trap, also on Ctrl-C); boot Debian
+# 12's kernel under TCG on q35 with
+#
+#   -device iscsi-hba,id=hba0
+#   -object iscsi-hba-target,id=t0,hba=hba0,portal=127.0.0.1:<port>,target=<iqn>
+#
+# so the adapter logs in by itself once the driver enables it.  In the
+# guest: load the driver, show the disk, write and read back a few MiB.
+#
+# From a terminal you are then left at the guest's shell (busybox, serial
+# console; Ctrl-A c switches to QEMU's monitor, Ctrl-A x quits).  Otherwise
+# (CI, pipes, --batch) a summary is printed with QEMU's "info iscsi-hba",
+# and the exit status is 0 only if the disk appeared and the data read back
+# intact.
+#
+# Environment: LUN_MB (128), GUEST_MEM (512), GUEST_SMP (1), RUN_TIMEOUT
+# (batch: seconds before QEMU is killed, 180), ISCSI_HBA_CACHE.
+set -Eeuo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${ISCSI_HBA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsi-hba}
 
-bash "$TOP/scripts/build-qemu.sh" qemu-system-x86_64
-# The isdsc status decoder (project meson build, seconds).
-[ -f "$CACHE/unit-build/build.ninja" ] ||
-    meson setup "$CACHE/unit-build" "$TOP" >/dev/null
-ninja -C "$CACHE/unit-build" isdsc >/dev/null
-# shellcheck source=/dev/null
-. "$CACHE/env"
+log() { echo "run: [${SECONDS}s] $*" >&2; }
+die() { log "$*"; exit 1; }
+# set -e alone exits silently; say where
+trap 'log "failed: line $LINENO: $BASH_COMMAND"' ERR
 
-QEMU_ARGS=(-machine q35 -accel tcg -nodefaults -display none
-           -device iscsi-hba,id=hba0,num-queues=4)
-
-if [ -t 0 ] && [ -t 1 ]; then
-    echo "QEMU monitor: try 'info iscsi-hba', 'info pci', 'quit'."
-    exec "$QEMU_BIN" "${QEMU_ARGS[@]}" -S -monitor stdio
-fi
-
-hmp() {
-    printf '{"execute":"human-monitor-command","arguments":{"command-line":"%s"}}\n' "$1"
+INTERACTIVE=0
+parse_args() {
+    [ -t 0 ] && [ -t 1 ] && INTERACTIVE=1
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --batch) INTERACTIVE=0 ;;
+            -h|--help) sed -n '2,/^set -/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+            *) die "unknown argument '$1' (try --help)" ;;
+        esac
+        shift
+    done
 }
-{
-    echo '{"execute":"qmp_capabilities"}'
-    hmp "info iscsi-hba"
-    hmp "info pci"
-    echo '{"execute":"query-iscsi-hba"}'
-    echo '{"execute":"quit"}'
-} | timeout 60 "$QEMU_BIN" "${QEMU_ARGS[@]}" -S -qmp stdio |
-/usr/bin/python3 -c '
-import json, sys
-for line in sys.stdin:
-    msg = json.loads(line)
-    ret = msg.get("return")
-    if isinstance(ret, str) and ret:
-        text = ret.replace("\r", "")
-        if text.startswith("  Bus"):
-            # info pci: only the adapter
-            blocks = text.split("  Bus")
-            text = "".join("  Bus" + b for b in blocks if "10f5" in b)
-        print(text, end="")
-    elif isinstance(ret, list):
-        print("query-iscsi-hba:", json.dumps(ret, indent=2))
-'
-echo
-echo "Completion statuses are ISDSC values; decode them with isdsc:"
-"$CACHE/unit-build/isdsc" ISDSC_AUTHENTICATION_FAILURE 0xAFFF0048
+
+# ---- building ---------------------------------------------------------------
+
+build_everything() {
+    log "building QEMU (first time: apt packages, then Debian's QEMU 10.0 source and a build of about 6 min)"
+    bash "$TOP/scripts/build-qemu.sh" qemu-system-x86_64 >&2
+    QEMU_BIN=$(sed -n 's/^QEMU_BIN=//p' "$CACHE/env")
+    # The ISDSC decoder, for statuses "info iscsi-hba" shows (seconds).
+    [ -f "$CACHE/unit-build/build.ninja" ] || meson setup "$CACHE/unit-build" "$TOP" > /dev/null
+    ninja -C "$CACHE/unit-build" isdsc > /dev/null
+    log "guest kernel and tools (first time: ~1 min)"
+    eval "$(bash "$TOP/scripts/guest-image.sh")"
+    log "guest driver"
+    local drv
+    drv=$(bash "$TOP/scripts/build-guest-driver.sh") ||
+        die "the driver (guest/linux) does not build for $KERNEL_ABI: see above"
+    eval "$drv"
+    INITRD_BASE=$(bash "$TOP/scripts/guest-initramfs.sh" "$KO" "$CTL")
+}
+
+# The guest side of the job, run by the test guest's /init (/tests/main-job.sh).
+# It reports GUEST-TEST lines (tests/guest/initramfs/lib.sh) that the
+# summary is made of, and a MAIN-JOB-INFO line the host answers by pausing
+# the VM for "info iscsi-hba" while the session is still logged in.
+write_guest_script() {
+    cat > "$1" <<'GUEST'
+. /tests/lib.sh
+say() { echo "main-job: $*"; }
+driver_log() { dmesg | grep -E 'iscsi_hba|scsi|sd ' | tail -n "${1:-8}" | sed 's/^/    /'; }
+
+# 1. The driver, bound to the adapter's PCI function.
+load_driver() {
+    say "loading the iscsi_hba driver"
+    if ! out=$(modprobe iscsi_hba 2>&1); then
+        fail driver "modprobe iscsi_hba: $out"
+        return 1
+    fi
+    bound=$(ls -d /sys/bus/pci/drivers/iscsi_hba/0000:* 2>/dev/null | head -n 1)
+    if [ -z "$bound" ]; then
+        fail driver "loaded but bound to no device: $(dmesg | grep iscsi_hba | tail -n 2 | tr '\n' ' ')"
+        return 1
+    fi
+    pass driver "bound to ${bound##*/} ($(dmesg | grep -o -E '(MSI-X|MSI|INTx)[^,]*, [0-9]+ I/O queues?' | tail -n 1))"
+}
+
+# 2. The host-configured target's LUN as a SCSI disk (tgtd says "IET").
+find_disk() {
+    say "waiting for the target's disk (the adapter logs in by itself)"
+    if ! wait_for 30 sh -c '. /tests/lib.sh; [ -n "$(scsi_disks IET)" ]'; then
+        fail disk "no IET disk after 30 s; iscsi-hba-ctl list: $(iscsi-hba-ctl list 2>&1 | tr '\n' ' ')"
+        return 1
+    fi
+    disk=$(scsi_disks IET | head -n 1)
+    dev=${disk#/dev/}
+    sectors=$(cat "/sys/block/$dev/size")
+    # sysfs pads INQUIRY strings with blanks
+    vendor=$(sed 's/ *$//' "/sys/block/$dev/device/vendor")
+    model=$(sed 's/ *$//' "/sys/block/$dev/device/model")
+    # prefixed, so that the host streams them as progress in batch runs too
+    {
+        echo "iscsi-hba-ctl list:"
+        iscsi-hba-ctl list 2>&1
+        echo "/proc/partitions:"
+        grep -v '^major' /proc/partitions | grep .
+        echo "sg_inq $disk:"
+        sg_inq "$disk" 2>&1 | grep -E 'Vendor|Product|revision|Peripheral device type'
+    } | sed 's/^/main-job:   /'
+    pass disk "$disk $((sectors / 2048)) MiB, $vendor $model, SCSI $(basename "$(readlink "/sys/block/$dev/device")")"
+}
+
+# 3. A short write and read back, both with O_DIRECT so they reach the target.
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+# "<n> MiB/s" for 8 MiB moved between two uptime readings
+rate() { awk -v a="$1" -v b="$2" 'BEGIN { d = b - a; if (d <= 0) d = 0.01; printf "%.1f MiB/s", 8 / d }'; }
+write_read() {
+    say "writing and reading back 8 MiB"
+    dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 2>/dev/null
+    want=$(md5sum < /tmp/pattern | cut -d' ' -f1)
+    t0=$(uptime_s)
+    if ! out=$(dd if=/tmp/pattern of="$disk" bs=1M count=8 seek=1 oflag=direct conv=fsync 2>&1); then
+        fail io "write failed: $(echo "$out" | tail -n 1)"
+        return 1
+    fi
+    t1=$(uptime_s)
+    if ! out=$(dd if="$disk" of=/tmp/back bs=1M count=8 skip=1 iflag=direct 2>&1); then
+        fail io "read failed: $(echo "$out" | tail -n 1)"
+        return 1
+    fi
+    t2=$(uptime_s)
+    got=$(md5sum < /tmp/back | cut -d' ' -f1)
+    if [ "$want" != "$got" ]; then
+        fail io "read back differs: wrote md5 $want, read $got"
+        return 1
+    fi
+    pass io "8 MiB written and read back at offset 1 MiB, md5 $got matches (write $(rate "$t0" "$t1"), read $(rate "$t1" "$t2"))"
+}
+
+# The host answers MAIN-JOB-INFO by pausing the VM for "info iscsi-hba";
+# give it a moment.  Then the shell, if asked for, whatever happened.
+finish() {
+    rc=$1
+    if [ "$rc" != 0 ]; then
+        echo "--- the driver's last kernel messages"
+        driver_log
+    fi
+    echo MAIN-JOB-INFO
+    sleep 1
+    if [ "${GUEST_INTERACTIVE:-0}" = 1 ]; then
+        echo
+        if [ "$rc" = 0 ]; then
+            echo "Try: iscsi-hba-ctl list; sg_inq $disk; fio --name=t --filename=$disk --rw=randread --bs=4k --direct=1 --runtime=5 --time_based"
+        else
+            echo "The main job FAILED (see above).  Look around: dmesg | grep iscsi_hba; iscsi-hba-ctl list; ls /sys/class/scsi_device"
+        fi
+        echo "QEMU monitor: Ctrl-A c, then 'info iscsi-hba' (Ctrl-A c returns).  'exit' powers off, Ctrl-A x quits QEMU."
+        setsid cttyhack sh -l
+    fi
+    exit "$rc"
+}
+
+load_driver || finish 1
+find_disk || finish 1
+write_read || finish 1
+finish 0
+GUEST
+}
+
+# The base initramfs plus a small second cpio holding /tests/main-job.sh
+# (the kernel unpacks concatenated archives in order).
+make_initrd() {
+    mkdir -p "$WORK/overlay/tests"
+    write_guest_script "$WORK/overlay/tests/main-job.sh"
+    (cd "$WORK/overlay" && printf '%s\n' tests tests/main-job.sh |
+     "$BUSYBOX" cpio -o -H newc -R 0:0 2>/dev/null) > "$WORK/overlay.cpio"
+    cat "$INITRD_BASE" "$WORK/overlay.cpio" > "$WORK/initrd.cpio"
+}
+
+# ---- the target -------------------------------------------------------------
+
+start_target() {
+    # shellcheck source=tests/guest/tgtd.sh
+    . "$TOP/tests/guest/tgtd.sh"
+    tgtd_start "${LUN_MB:-128}" 1 2> "$WORK/tgtd.out" || { cat "$WORK/tgtd.out" >&2; exit 1; }
+    # tgtd.sh installed its own traps; extend them with our temporary files.
+    trap 'cleanup' EXIT
+    trap 'cleanup; exit 130' INT TERM
+}
+
+# QEMU first (batch: it runs in the background under timeout, which passes
+# the TERM on), then the target it was using.
+# shellcheck disable=SC2317 # called from traps
+cleanup() {
+    if [ -n "${QEMU_PID:-}" ]; then
+        kill "$QEMU_PID" 2>/dev/null || true
+        wait "$QEMU_PID" 2>/dev/null || true
+    fi
+    tgtd_stop
+    rm -rf "$WORK"
+}
+
+# ---- the guest --------------------------------------------------------------
+
+# shellcheck disable=SC2054 # the commas belong to QEMU options
+qemu_command() {
+    local append="console=ttyS0 panic=-1 guest.script=main-job"
+    [ "$INTERACTIVE" = 0 ] || append+=" guest.interactive=1"
+    QEMU_CMD=(
+        "$QEMU_BIN" -machine q35 -accel tcg -cpu max
+        -m "${GUEST_MEM:-512}" -smp "${GUEST_SMP:-1}"
+        -nodefaults -no-reboot
+        -kernel "$VMLINUX" -initrd "$WORK/initrd.cpio" -append "$append"
+        -device iscsi-hba,id=hba0
+        -object "iscsi-hba-target,id=t0,hba=hba0,portal=$TGTD_PORTAL,target=$TGTD_IQN"
+    )
+}
+
+# The console and QEMU's monitor share the terminal (Ctrl-A c switches);
+# signal=off lets Ctrl-C reach the guest's shell instead of killing QEMU.
+# The console is also logged, for the result afterwards.
+run_interactive() {
+    local t0=$SECONDS
+    log "booting; the guest loads the driver, shows the disk, then gives you its shell"
+    "${QEMU_CMD[@]}" -display none \
+        -chardev "stdio,id=con,mux=on,signal=off,logfile=$WORK/serial.log" \
+        -serial chardev:con -mon chardev=con || QEMU_RC=$?
+    BOOT_SECONDS=$((SECONDS - t0))
+}
+
+# QMP client for batch runs: answers the guest's MAIN-JOB-INFO line by
+# pausing the VM for "info iscsi-hba" (the adapter still logged in), and
+# since QEMU runs with -no-shutdown, asks again at the guest's power-off if
+# that line never came (the driver failed), then quits QEMU.  Streams the
+# guest's "main-job:" lines as progress.
+qmp_watch() {
+    /usr/bin/python3 - "$WORK/qmp.sock" "$WORK/serial.log" "$WORK/info.txt" "$QEMU_PID" <<'PY'
+import json, os, select, socket, sys, time
+sock_path, log_path, info_path, qemu_pid = sys.argv[1:4] + [int(sys.argv[4])]
+
+def alive():
+    try:
+        os.kill(qemu_pid, 0)
+        return True
+    except OSError:
+        return False
+
+s = None
+while s is None:
+    if not alive():
+        sys.exit(0)
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock_path)
+    except OSError:
+        s = None
+        time.sleep(0.1)
+f = s.makefile("rw")
+events = []
+
+def cmd(name, **args):
+    f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        line = f.readline()
+        if not line:
+            raise EOFError
+        msg = json.loads(line)
+        if "event" in msg:
+            events.append(msg["event"])
+        elif "return" in msg or "error" in msg:
+            return msg.get("return", msg.get("error"))
+
+def info():
+    text = cmd("human-monitor-command", **{"command-line": "info iscsi-hba"})
+    with open(info_path, "w") as out:
+        out.write(str(text).replace("\r", ""))
+
+f.readline()                         # greeting
+cmd("qmp_capabilities")
+log = open(log_path, "rb")
+have_info = False
+pending = b""
+try:
+    while True:
+        chunk = log.read()
+        if chunk:
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                line = raw.decode(errors="replace").rstrip("\r")
+                if "main-job: " in line:
+                    print(line[line.index("main-job: "):], flush=True)
+                if "MAIN-JOB-INFO" in line and not have_info:
+                    cmd("stop")
+                    info()
+                    cmd("cont")
+                    have_info = True
+        # events arrive unasked: read what is there without blocking long
+        if select.select([s], [], [], 0.1)[0]:
+            line = f.readline()
+            if not line:
+                break
+            msg = json.loads(line)
+            if msg.get("event") == "SHUTDOWN":
+                events.append("SHUTDOWN")
+        if "SHUTDOWN" in events:
+            if not have_info:
+                info()
+            cmd("quit")
+            break
+except (EOFError, OSError, ValueError):
+    pass                              # QEMU went away: the caller reports it
+except KeyboardInterrupt:
+    sys.exit(130)                     # Ctrl-C: the caller's trap cleans up
+PY
+}
+
+run_batch() {
+    local rc=0 t0
+    t0=$SECONDS
+    log "booting (TCG, a few seconds)"
+    timeout -k 5 "${RUN_TIMEOUT:-180}" "${QEMU_CMD[@]}" -display none -serial stdio \
+        -no-shutdown -qmp "unix:$WORK/qmp.sock,server=on,wait=off" \
+        < /dev/null > "$WORK/serial.log" 2>&1 &
+    QEMU_PID=$!
+    qmp_watch || true
+    wait "$QEMU_PID" || rc=$?
+    QEMU_PID=
+    BOOT_SECONDS=$((SECONDS - t0))
+    QEMU_RC=$rc
+}
+
+# ---- the summary ------------------------------------------------------------
+
+result_of() {
+    grep -a -o "GUEST-TEST: $1 .*" "$WORK/serial.log" | tr -d '\r' | tail -n 1 | cut -d' ' -f3- || true
+}
+
+# The guest's results, QEMU's "info iscsi-hba" (batch only: from a terminal
+# you had the monitor) and, on failure, the console's last lines.
+# Returns 0 only if the disk appeared and its data read back intact.
+print_summary() {
+    local driver disk io done_rc status=0
+    driver=$(result_of driver)
+    disk=$(result_of disk)
+    io=$(result_of io)
+    done_rc=$(grep -a -o 'GUEST-DONE rc=[0-9]*' "$WORK/serial.log" | tail -n 1 | cut -d= -f2 || true)
+    [[ $disk == PASS* && $io == PASS* ]] || status=1
+    # batch: the guest must also have finished cleanly (no kernel warning);
+    # from a terminal you may well have left it with Ctrl-A x
+    [[ $INTERACTIVE == 1 || $done_rc == 0 ]] || status=1
+    echo
+    echo "=== iscsi-hba main job: summary (QEMU ran ${BOOT_SECONDS}s)"
+    printf '  %-8s %s\n' driver "${driver:-not reached}" disk "${disk:-not reached}" \
+        I/O "${io:-not reached}" target "$TGTD_IQN at $TGTD_PORTAL (tgtd, ${LUN_MB:-128} MiB file LUN)"
+    grep -a -o 'GUEST-TEST: kernel-log .*' "$WORK/serial.log" | sed 's/^GUEST-TEST: /  /' || true
+    if [ "$INTERACTIVE" = 0 ]; then
+        echo
+        echo "=== QEMU: info iscsi-hba (VM paused after the I/O)"
+        if [ -s "$WORK/info.txt" ]; then
+            sed 's/^/  /' "$WORK/info.txt"
+        else
+            echo "  (not available: QEMU ended before it could be asked, rc=$QEMU_RC)"
+        fi
+        if [ "$status" != 0 ]; then
+            echo
+            echo "=== last lines of the guest's console"
+            tail -n 30 "$WORK/serial.log" | tr -d '\r' | sed 's/^/  /'
+            [ "$QEMU_RC" != 124 ] || echo "  (QEMU was killed after ${RUN_TIMEOUT:-180} s)"
+        fi
+    fi
+    # keep the console log for a look afterwards; $WORK goes away
+    mkdir -p "$CACHE/guest/logs"
+    cp "$WORK/serial.log" "$CACHE/guest/logs/main-job.last.log"
+    echo
+    echo "guest console log: $CACHE/guest/logs/main-job.last.log"
+    if [ "$status" = 0 ]; then
+        echo "RESULT: OK  (statuses are ISDSC values: $CACHE/unit-build/isdsc <value> decodes one)"
+    else
+        echo "RESULT: FAILED"
+    fi
+    return "$status"
+}
+
+main() {
+    parse_args "$@"
+    build_everything
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/iscsi-hba-run.XXXXXX")
+    trap 'rm -rf "$WORK"' EXIT
+    start_target
+    make_initrd
+    qemu_command
+    QEMU_RC=0
+    if [ "$INTERACTIVE" = 1 ]; then
+        run_interactive
+    else
+        run_batch
+    fi
+    print_summary && exit 0
+    exit 1      # exit, not return: a failed return would trip the ERR trap
+}
+
+main "$@"
