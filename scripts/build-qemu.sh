@@ -115,6 +115,11 @@ CONFIGURE_ARGS=(
     --enable-tcg --enable-kvm --enable-libiscsi
     --disable-docs --disable-install-blobs --enable-werror
 )
+# configure hands meson an explicit compiler, so meson's own ccache
+# detection never applies: name ccache's compiler links instead.
+if [ -x /usr/lib/ccache/cc ]; then
+    CONFIGURE_ARGS+=(--cc=/usr/lib/ccache/cc --cxx=/usr/lib/ccache/c++)
+fi
 
 configure_build() {
     local src=$1 build=$2 args
