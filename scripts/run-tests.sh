@@ -4,6 +4,7 @@
 #   unit      project meson tests: ABI header, ISDSC table, isdsc tool,
 #             iSCSI name rules (no QEMU needed)
 #   qtest     device tests against the built qemu-system-x86_64
+#   guest     a Linux guest with the iscsi_hba driver against a real tgtd
 #   style     QEMU's scripts/checkpatch.pl on the project's C files
 #
 # Ends with a line "tests: N passed, N failed"; exits non-zero on failure.
@@ -56,6 +57,23 @@ run_qtest() {
     count "qtest $name" "$pass" "$fail"
 }
 
+# A guest suite (tests/guest): one Linux boot per test under TCG.  Count
+# the guest checks (GUEST-TEST lines) and the runner's verdict per test.
+run_guest() {
+    local runner=$1 out rc pass fail
+    out=$(timeout 2400 bash "$TOP/tests/guest/$runner" 2>&1)
+    rc=$?
+    echo "$out" | grep -E 'GUEST-TEST: .* FAIL|=== .*: (PASS|FAIL)| (PASS|FAIL) +[0-9.]+s|^hba-tests: total|FAILED' || true
+    pass=$(echo "$out" | grep -cE 'GUEST-TEST: .* PASS')
+    fail=$(echo "$out" | grep -cE 'GUEST-TEST: .* FAIL')
+    if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+        echo "$out" | tail -n 30
+        echo "$runner exited with status $rc"
+        fail=1
+    fi
+    count "guest $runner" "$pass" "$fail"
+}
+
 run_checkpatch() {
     local f pass=0 fail=0
     local -a files
@@ -87,6 +105,8 @@ main() {
     run_qtest iscsi-hba-fault-test
     # QEMU's own: every QMP query without arguments (query-iscsi-hba too)
     run_qtest qmp-cmd-test
+    run_guest run-all.sh
+    run_guest run-hba.sh
     run_checkpatch
     if [ "${#FAILURES[@]}" -gt 0 ]; then
         echo "failed suites: ${FAILURES[*]}"

@@ -71,7 +71,8 @@ struct ihba_cmd {
 	dma_addr_t sgl_dma[IHBA_SGL_MAX_SEGS];
 	u8 nsegs;
 	bool inflight;
-	bool aborting;
+	bool aborting;		/* ABORT TASK sent for it */
+	bool resetting;		/* LUN or target reset sent for its LUN */
 	bool mapped;
 };
 
@@ -176,6 +177,7 @@ struct ihba {
 	unsigned long ev_flags;		/* IHBA_EV_* */
 	unsigned long *check_map;	/* sessions to re-read, by slot */
 	unsigned long *scan_map;	/* targets to scan, by slot */
+	bool scan_ready;		/* the Scsi_Host is added */
 	unsigned int resync_tries;
 	struct workqueue_struct *wq;	/* ordered: events, resync, reset */
 	struct workqueue_struct *scan_wq;

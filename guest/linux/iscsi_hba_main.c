@@ -27,6 +27,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/idr.h>
 #include <linux/module.h>
+#include <linux/ratelimit.h>
 #include <linux/slab.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_device.h>
@@ -518,8 +519,15 @@ static int ihba_queuecommand(struct Scsi_Host *shost, struct scsi_cmnd *sc)
 		scsi_done(sc);
 		return 0;
 	}
-	if (!READ_ONCE(s->live))
+	if (!READ_ONCE(s->live)) {
+		/* Held for a reconnection, unless the adapter goes away. */
+		if (READ_ONCE(h->removing)) {
+			sc->result = DID_NO_CONNECT << 16;
+			scsi_done(sc);
+			return 0;
+		}
 		return SCSI_MLQUEUE_TARGET_BUSY;
+	}
 
 	memset(&sqe, 0, sizeof(sqe));
 	sqe.hdr.opcode = ISCSI_HBA_IO_SCSI_CMD;
@@ -535,6 +543,7 @@ static int ihba_queuecommand(struct Scsi_Host *shost, struct scsi_cmnd *sc)
 	cmd->nsegs = 0;
 	cmd->mapped = false;
 	cmd->aborting = false;
+	cmd->resetting = false;
 	ret = ihba_map_data(h, sc, &sqe);
 	if (ret) {
 		ihba_cmd_release(h, sc);
@@ -577,6 +586,9 @@ static void ihba_session_suspect(struct ihba *h, unsigned int id, bool hold)
 	queue_work(h->wq, &h->event_work);
 }
 
+/* Failed commands are logged, but a flapping path must not flood the log. */
+static DEFINE_RATELIMIT_STATE(ihba_io_rs, 5 * HZ, 20);
+
 static void ihba_scsi_result(struct ihba *h, struct ihba_queue *q,
 			     struct scsi_cmnd *sc, const struct iscsi_hba_cqe *cqe)
 {
@@ -586,6 +598,7 @@ static void ihba_scsi_result(struct ihba *h, struct ihba_queue *q,
 	u16 flags = ihba_le16(cqe->flags);
 	u16 cid = ihba_le16(cqe->cid);
 	unsigned int id = sc->device->id;
+	bool quiet = false;
 	u32 resid;
 	u8 host;
 
@@ -609,9 +622,11 @@ static void ihba_scsi_result(struct ihba *h, struct ihba_queue *q,
 	case ISDSC_NO_CONNECTION_AVAILABLE:
 		/* Never reached the target: retry once the session is back. */
 		host = DID_IMM_RETRY;
+		quiet = true;
 		ihba_session_suspect(h, id, true);
 		break;
 	case ISDSC_CONNECTION_FAILED:
+		/* Outcome unknown; the midlayer retries once it is unblocked. */
 		host = DID_TRANSPORT_DISRUPTED;
 		ihba_session_suspect(h, id, true);
 		break;
@@ -624,6 +639,11 @@ static void ihba_scsi_result(struct ihba *h, struct ihba_queue *q,
 			host = DID_TIME_OUT;
 		} else if (READ_ONCE(cmd->aborting)) {
 			host = DID_ABORT;
+			quiet = true;
+		} else if (READ_ONCE(cmd->resetting)) {
+			/* A victim of our reset: retried unless EH owns it. */
+			host = DID_RESET;
+			quiet = true;
 		} else {
 			/* Ended by the connection going away, not by us. */
 			host = DID_TRANSPORT_DISRUPTED;
@@ -632,11 +652,12 @@ static void ihba_scsi_result(struct ihba *h, struct ihba_queue *q,
 		break;
 	default:
 		host = DID_ERROR;
-		scmd_printk(KERN_WARNING, sc, "command %#x failed: %s (%#x), detail %u\n",
-			    sc->cmnd[0], ihba_isdsc(status), status, detail);
 		break;
 	}
 	sc->result = host << 16;
+	if (!quiet && __ratelimit(&ihba_io_rs))
+		scmd_printk(KERN_WARNING, sc, "command %#x failed: %s (%#x), detail %u\n",
+			    sc->cmnd[0], ihba_isdsc(status), status, detail);
 }
 
 static void ihba_tmf_complete(struct ihba *h, const struct iscsi_hba_cqe *cqe)
@@ -671,8 +692,12 @@ static void ihba_io_complete(struct ihba_queue *q, const struct iscsi_hba_cqe *c
 				     cid, q->qid);
 		return;
 	}
-	ihba_cmd_release(h, sc);
+	/*
+	 * Result first, then release: the error handler takes a command
+	 * that is no longer in flight as finished (see ihba_sync_cq()).
+	 */
 	ihba_scsi_result(h, q, sc, cqe);
+	ihba_cmd_release(h, sc);
 	scsi_done(sc);
 }
 
@@ -708,6 +733,18 @@ static void ihba_process_all_io(struct ihba *h)
 
 	for (i = 0; i < h->nr_io_queues; i++)
 		ihba_process_io_cq(&h->ioq[i]);
+}
+
+/*
+ * Wait for a completion handler that may still be finishing a command it
+ * has already marked idle (it holds cq_lock until after scsi_done()).
+ */
+static void ihba_sync_cq(struct ihba_queue *q)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->cq_lock, flags);
+	spin_unlock_irqrestore(&q->cq_lock, flags);
 }
 
 static irqreturn_t ihba_admin_irq(int irq, void *data)
@@ -824,19 +861,34 @@ static bool ihba_busy_iter(struct scsi_cmnd *sc, void *data)
 	return true;
 }
 
+static bool ihba_mark_reset_iter(struct scsi_cmnd *sc, void *data)
+{
+	struct ihba_busy_match *m = data;
+	struct ihba_cmd *cmd = scsi_cmd_priv(sc);
+
+	if (READ_ONCE(cmd->inflight) && sc->device->id == m->id &&
+	    (!m->sdev || sc->device == m->sdev))
+		WRITE_ONCE(cmd->resetting, true);
+	return true;
+}
+
 /* Wait (bounded) until the adapter has returned every matching command. */
 static bool ihba_wait_idle(struct ihba *h, struct scsi_device *sdev,
 			   unsigned int id)
 {
 	unsigned long deadline = jiffies + 5 * HZ;
 	struct ihba_busy_match m = { .sdev = sdev, .id = id };
+	unsigned int i;
 
 	for (;;) {
 		ihba_process_all_io(h);
 		m.count = 0;
 		scsi_host_busy_iter(h->shost, ihba_busy_iter, &m);
-		if (!m.count)
+		if (!m.count) {
+			for (i = 0; i < h->nr_io_queues; i++)
+				ihba_sync_cq(&h->ioq[i]);
 			return true;
+		}
 		if (time_after(jiffies, deadline))
 			return false;
 		msleep(20);
@@ -848,17 +900,22 @@ static int ihba_eh_abort(struct scsi_cmnd *sc)
 	struct ihba *h = shost_priv(sc->device->host);
 	struct ihba_cmd *cmd = scsi_cmd_priv(sc);
 	u32 utag = blk_mq_unique_tag(scsi_cmd_to_rq(sc));
+	u16 hwq = blk_mq_unique_tag_to_hwq(utag);
+	u16 tag = blk_mq_unique_tag_to_tag(utag);
 	unsigned long deadline = jiffies + 5 * HZ;
 	u64 resp;
 
 	if (ihba_fatal(h))
 		return FAILED;
-	if (!READ_ONCE(cmd->inflight))
+	ihba_process_io_cq(&h->ioq[hwq]);
+	if (!READ_ONCE(cmd->inflight)) {
+		ihba_sync_cq(&h->ioq[hwq]);
 		return SUCCESS;
+	}
+	scmd_printk(KERN_INFO, sc, "aborting command %#x (queue %u, cid %u)\n",
+		    sc->cmnd[0], hwq + 1, tag);
 	WRITE_ONCE(cmd->aborting, true);
-	if (ihba_tmf(h, sc, ISCSI_HBA_TMF_ABORT_TASK,
-		     blk_mq_unique_tag_to_hwq(utag) + 1,
-		     blk_mq_unique_tag_to_tag(utag), &resp))
+	if (ihba_tmf(h, sc, ISCSI_HBA_TMF_ABORT_TASK, hwq + 1, tag, &resp))
 		return FAILED;
 	if (resp != 0 && resp != 1) {
 		scmd_printk(KERN_WARNING, sc, "ABORT TASK response %llu\n", resp);
@@ -866,11 +923,17 @@ static int ihba_eh_abort(struct scsi_cmnd *sc)
 	}
 	/* The victim completes before the TMF on the same queue. */
 	while (READ_ONCE(cmd->inflight)) {
-		if (time_after(jiffies, deadline))
+		if (time_after(jiffies, deadline)) {
+			scmd_printk(KERN_WARNING, sc,
+				    "ABORT TASK done, but the command did not complete\n");
 			return FAILED;
-		ihba_process_all_io(h);
+		}
+		ihba_process_io_cq(&h->ioq[hwq]);
 		msleep(20);
 	}
+	ihba_sync_cq(&h->ioq[hwq]);
+	scmd_printk(KERN_INFO, sc, "command %#x aborted (ABORT TASK response %llu)\n",
+		    sc->cmnd[0], resp);
 	return SUCCESS;
 }
 
@@ -878,19 +941,24 @@ static int ihba_eh_reset(struct scsi_cmnd *sc, u8 function, const char *what)
 {
 	struct ihba *h = shost_priv(sc->device->host);
 	bool lun = function == ISCSI_HBA_TMF_LUN_RESET;
+	struct ihba_busy_match m = {
+		.sdev = lun ? sc->device : NULL,
+		.id = sc->device->id,
+	};
 	u64 resp;
 
 	if (ihba_fatal(h))
 		return FAILED;
 	scmd_printk(KERN_INFO, sc, "%s\n", what);
+	/* Its victims complete as ABORTED: tell them from lost ones. */
+	scsi_host_busy_iter(h->shost, ihba_mark_reset_iter, &m);
 	if (ihba_tmf(h, sc, function, 0, 0, &resp))
 		return FAILED;
 	if (resp != 0) {
 		scmd_printk(KERN_WARNING, sc, "%s: response %llu\n", what, resp);
 		return FAILED;
 	}
-	return ihba_wait_idle(h, lun ? sc->device : NULL, sc->device->id) ?
-		SUCCESS : FAILED;
+	return ihba_wait_idle(h, m.sdev, m.id) ? SUCCESS : FAILED;
 }
 
 static int ihba_eh_device_reset(struct scsi_cmnd *sc)
@@ -1226,6 +1294,11 @@ static struct scsi_host_template ihba_sht = {
 	.change_queue_depth	= scsi_change_queue_depth,
 	.this_id		= -1,
 	.cmd_size		= sizeof(struct ihba_cmd),
+	/*
+	 * No bus to settle after a host reset: the targets stay blocked
+	 * until their sessions are back (ihba_resync()).
+	 */
+	.skip_settle_delay	= 1,
 };
 
 /*
@@ -1512,6 +1585,8 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	ret = scsi_add_host(shost, &pdev->dev);
 	if (ret)
 		goto stop;
+	WRITE_ONCE(h->scan_ready, true);
+	queue_work(h->scan_wq, &h->scan_work);
 
 	ret = ihba_mgmt_register(h);
 	if (ret)
@@ -1523,7 +1598,13 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	return 0;
 
 stop:
+	/* Fail what the event work waits for, then wait for the work. */
+	WRITE_ONCE(h->removing, true);
 	ihba_quiesce(h, false);
+	cancel_work_sync(&h->event_work);
+	cancel_work_sync(&h->reset_work);
+	cancel_delayed_work_sync(&h->resync_dwork);
+	cancel_work_sync(&h->scan_work);
 free_irqs:
 	ihba_free_irqs(h);
 free_queues:
@@ -1593,6 +1674,56 @@ static void ihba_delete_ioqs(struct ihba *h)
 	}
 }
 
+/*
+ * Before the host is removed: give up the sessions that are down, and
+ * end the block of their devices (transport-offline), so that what they
+ * hold fails at once.  By hand: while the module is being unloaded
+ * scsi_device_get() fails, so shost_for_each_device() and with it
+ * scsi_target_unblock() see no device at all.
+ */
+static void ihba_release_blocked(struct ihba *h)
+{
+	struct Scsi_Host *shost = h->shost;
+	struct scsi_device *sdev, **list;
+	unsigned int i, n = 0, k = 0;
+	unsigned long flags;
+
+	spin_lock_irqsave(&h->sess_lock, flags);
+	for (i = 0; i < h->max_sessions; i++)
+		if (h->sess[i].sid && !h->sess[i].live)
+			h->sess[i].failed = true;
+	spin_unlock_irqrestore(&h->sess_lock, flags);
+
+	spin_lock_irqsave(shost->host_lock, flags);
+	__shost_for_each_device(sdev, shost)
+		n++;
+	spin_unlock_irqrestore(shost->host_lock, flags);
+	if (!n)
+		return;
+	list = kcalloc(n, sizeof(*list), GFP_KERNEL);
+	if (!list)
+		return;
+	spin_lock_irqsave(shost->host_lock, flags);
+	__shost_for_each_device(sdev, shost) {
+		if (k < n && (sdev->sdev_state == SDEV_BLOCK ||
+			      sdev->sdev_state == SDEV_CREATED_BLOCK) &&
+		    get_device(&sdev->sdev_gendev))
+			list[k++] = sdev;
+	}
+	spin_unlock_irqrestore(shost->host_lock, flags);
+
+	for (i = 0; i < k; i++) {
+		sdev = list[i];
+		mutex_lock(&sdev->state_mutex);
+		if (sdev->sdev_state == SDEV_BLOCK ||
+		    sdev->sdev_state == SDEV_CREATED_BLOCK)
+			scsi_internal_device_unblock_nowait(sdev, SDEV_TRANSPORT_OFFLINE);
+		mutex_unlock(&sdev->state_mutex);
+		put_device(&sdev->sdev_gendev);
+	}
+	kfree(list);
+}
+
 static void ihba_remove(struct pci_dev *pdev)
 {
 	struct ihba *h = pci_get_drvdata(pdev);
@@ -1600,13 +1731,20 @@ static void ihba_remove(struct pci_dev *pdev)
 	unsigned int i;
 
 	ihba_mgmt_unregister(h);
-	scsi_remove_host(shost);
+	/*
+	 * No more events, scans or resets of ours from here on: sessions
+	 * that are down (or go down) now fail their commands, so that the
+	 * removal of their devices cannot wait for a reconnection.
+	 */
 	WRITE_ONCE(h->removing, true);
+	WRITE_ONCE(h->scan_ready, false);
 	cancel_work_sync(&h->reset_work);
 	cancel_delayed_work_sync(&h->resync_dwork);
 	flush_workqueue(h->wq);
 	cancel_delayed_work_sync(&h->resync_dwork);
 	flush_workqueue(h->scan_wq);
+	ihba_release_blocked(h);
+	scsi_remove_host(shost);
 
 	if (!ihba_fatal(h)) {
 		ihba_logout_all(h);

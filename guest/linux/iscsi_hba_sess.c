@@ -104,6 +104,13 @@ void ihba_scan_work(struct work_struct *work)
 	struct ihba *h = container_of(work, struct ihba, scan_work);
 	unsigned int id;
 
+	/*
+	 * Events are handled from the first enable on, before probe has
+	 * added the host, when a scan would do nothing: keep the requests
+	 * until probe queues this work again.
+	 */
+	if (!READ_ONCE(h->scan_ready))
+		return;
 	for (id = 0; id < h->max_sessions; id++) {
 		if (!test_and_clear_bit(id, h->scan_map))
 			continue;
@@ -256,6 +263,9 @@ static void ihba_relogin(struct ihba *h, unsigned int id)
 		if (ISCSI_HBA_STATUS_IS_ERROR(status))
 			dev_warn(&h->pdev->dev, "login to %s failed after reset: %s (%#x)\n",
 				 s->target, ihba_isdsc(status), status);
+		else
+			dev_info(&h->pdev->dev, "logged in to %s again after reset: session %#llx\n",
+				 s->target, req.ctx.result);
 	}
 	ihba_admin_req_free(&req);
 }
@@ -350,8 +360,9 @@ void ihba_resync(struct ihba *h, bool after_reset, bool wait)
 		ihba_sess_apply(h, id, ihba_le16(info->state));
 	}
 	/*
-	 * No event tells when a host-configured session first logs in:
-	 * look again while some session is still on its way.
+	 * EVENT_LUNS_CHANGED announces a host-configured session's first
+	 * login; still look again while some session is on its way, in
+	 * case the event was lost (EVENT_OVERFLOW, a reset meanwhile).
 	 */
 	if (settled || ++h->resync_tries > 24)
 		h->resync_tries = 0;
@@ -424,8 +435,11 @@ static void ihba_handle_event(struct ihba *h, const struct ihba_event *ev)
 			ihba_sess_offline(h, id);
 		break;
 	case ISCSI_HBA_EVENT_LUNS_CHANGED:
-		if (s)
+		/* Also a host-configured session's first login: adopt it. */
+		if (s && s->live)
 			ihba_queue_scan(h, id);
+		else
+			set_bit(IHBA_EV_RESYNC, &h->ev_flags);
 		break;
 	case ISCSI_HBA_EVENT_OVERFLOW:
 		dev_warn(dev, "events were lost; re-reading the sessions\n");
