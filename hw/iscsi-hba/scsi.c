@@ -40,7 +40,6 @@ struct IscsiHbaTask {
     /* TASK_SCSI data buffer */
     DMADirection dir;
     struct scsi_iovec *iov;
-    dma_addr_t *iov_addr;           /* guest address of each mapping */
     int niov;
     void *bounce;                   /* fallback when mapping fails */
     uint32_t len;
@@ -111,7 +110,6 @@ static void task_finish(IscsiHbaTask *t)
     }
     g_free(t->bounce);
     g_free(t->iov);
-    g_free(t->iov_addr);
     g_free(t);
     if (req) {
         req->task = NULL;
@@ -137,7 +135,6 @@ static bool data_map(IscsiHbaTask *t, QEMUSGList *qsg)
     int i;
 
     t->iov = g_new(struct scsi_iovec, cap);
-    t->iov_addr = g_new(dma_addr_t, cap);
     for (i = 0; i < qsg->nsg; i++) {
         dma_addr_t addr = qsg->sg[i].base;
         dma_addr_t left = qsg->sg[i].len;
@@ -153,11 +150,9 @@ static bool data_map(IscsiHbaTask *t, QEMUSGList *qsg)
             if (t->niov == cap) {
                 cap *= 2;
                 t->iov = g_renew(struct scsi_iovec, t->iov, cap);
-                t->iov_addr = g_renew(dma_addr_t, t->iov_addr, cap);
             }
             t->iov[t->niov].iov_base = p;
             t->iov[t->niov].iov_len = len;
-            t->iov_addr[t->niov] = addr;
             t->niov++;
             addr += len;
             left -= len;
@@ -494,17 +489,13 @@ static void report_luns_cb(struct iscsi_context *ctx, int status,
         task_fail(t, ISDSC_BUFFER_TOO_SMALL, ISCSI_HBA_DETAIL_BAD_LENGTH);
         return;
     }
-    len = MIN(need, task->datain.size);
-    if (!iscsi_hba_dma_range_ok(t->sess->s, le64_to_cpu(req->sqe.u.buf.addr),
-                                len)) {
-        task_fail(t, ISDSC_INVALID_PARAMETER, ISCSI_HBA_DETAIL_BAD_ADDRESS);
-        return;
-    }
-    if (pci_dma_write(PCI_DEVICE(t->sess->s),
-                      le64_to_cpu(req->sqe.u.buf.addr), task->datain.data,
-                      len) != MEMTX_OK) {
-        task_fail(t, ISDSC_INVALID_PARAMETER, ISCSI_HBA_DETAIL_DMA_ERROR);
-        return;
+    /* Copy out like any admin buffer; the request completes here. */
+    t->req = NULL;
+    req->task = NULL;
+    if (iscsi_hba_admin_write(req, le64_to_cpu(req->sqe.u.buf.addr),
+                              task->datain.data,
+                              MIN(need, task->datain.size))) {
+        iscsi_hba_req_complete(req);
     }
     task_finish(t);
 }
