@@ -29,7 +29,11 @@ static void ok(IscsiHbaRequest *req, uint64_t result)
     iscsi_hba_req_complete(req);
 }
 
-/* Move a guest buffer; on failure the request fails and false returns. */
+/*
+ * Move a guest buffer (queue bottom half only); on failure the request
+ * fails and false returns.  False too if the access reset the adapter
+ * (through another device): the request is gone then.
+ */
 static bool admin_dma(IscsiHbaRequest *req, uint64_t addr, void *buf,
                       uint32_t len, DMADirection dir)
 {
@@ -44,7 +48,7 @@ static bool admin_dma(IscsiHbaRequest *req, uint64_t addr, void *buf,
         invalid(req, ISCSI_HBA_DETAIL_DMA_ERROR);
         return false;
     }
-    return true;
+    return !iscsi_hba_req_stale(req);
 }
 
 bool iscsi_hba_admin_write(IscsiHbaRequest *req, uint64_t addr,
@@ -390,6 +394,10 @@ static void adm_login_common(IscsiHbaRequest *req, bool discovery)
     if (admin_read(req, le64_to_cpu(c->addr), p, sizeof(*p))) {
         if (!login_params_check(s, p, discovery, l, &status, &detail)) {
             iscsi_hba_req_fail(req, status, detail);
+        } else if (!iscsi_hba_policy_allows(s, l->host, l->port)) {
+            trace_iscsi_hba_portal_refused(l->host, l->port);
+            iscsi_hba_req_fail(req, ISDSC_RESTRICTED_BY_GROUP_POLICY,
+                               ISCSI_HBA_DETAIL_NOT_ALLOWED);
         } else if (!admin_fault(req, discovery ? ISCSI_HBA_FAULT_OP_DISCOVERY :
                                 ISCSI_HBA_FAULT_OP_LOGIN, l->target, NULL)) {
             status = iscsi_hba_session_login(s, req, l);

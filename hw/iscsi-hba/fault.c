@@ -268,18 +268,14 @@ static void fault_scsi_status(IscsiHbaRequest *req, uint8_t status,
     req->cqe.scsi_status = status;
     req->cqe.flags &= ~ISCSI_HBA_CQE_SENSE_VALID;
     req->cqe.sense_len = 0;
+    g_free(req->payload.data);
+    memset(&req->payload, 0, sizeof(req->payload));
     if (status != 0x02 || !len) {
         return;
     }
-    /* sense_addr was checked with the command. */
-    if (pci_dma_write(PCI_DEVICE(req->q->s), le64_to_cpu(c->sense_addr),
-                      sense, len) != MEMTX_OK) {
-        req->cqe.status = ISDSC_INVALID_PARAMETER;
-        req->cqe.detail = ISCSI_HBA_DETAIL_DMA_ERROR;
-        return;
-    }
-    req->cqe.sense_len = len;
-    req->cqe.flags |= ISCSI_HBA_CQE_SENSE_VALID;
+    /* Written by the queue bottom half when the completion is posted. */
+    iscsi_hba_req_set_payload(req, ISCSI_HBA_PAYLOAD_SENSE,
+                              le64_to_cpu(c->sense_addr), sense, len);
 }
 
 static void fault_disconnect(IscsiHbaSession *sess)
@@ -536,6 +532,7 @@ static bool faults_add_texts(IscsiHbaState *s, char **texts,
     GPtrArray *rules = g_ptr_array_new_with_free_func(
         (GDestroyNotify)qapi_free_IscsiHbaFaultRule);
     unsigned i, n = 0;
+    Error *err = NULL;
     uint32_t status;
     bool ok = true;
 
@@ -557,8 +554,17 @@ static bool faults_add_texts(IscsiHbaState *s, char **texts,
                           *unit == 'l' ? i + 1 : n);
         }
     }
+    if (ok && iscsi_hba_fault_count(s) + rules->len > FAULT_MAX_RULES) {
+        error_setg(errp, "%s: too many fault rules (at most %d)", what,
+                   FAULT_MAX_RULES);
+        ok = false;
+    }
+    /* Checked above: installing cannot fail, but never abort on input. */
     for (i = 0; ok && i < rules->len; i++) {
-        fault_install(s, g_ptr_array_index(rules, i), &error_abort);
+        if (!fault_install(s, g_ptr_array_index(rules, i), &err)) {
+            error_propagate(errp, err);
+            ok = false;
+        }
     }
     g_ptr_array_free(rules, true);
     return ok;

@@ -124,6 +124,7 @@ static uint16_t sg_walk_list(IscsiHbaRequest *req, uint16_t count,
             MEMTX_OK) {
             return ISCSI_HBA_DETAIL_DMA_ERROR;
         }
+        req->work += n;
         for (i = 0; i < n; i++) {
             flags = le32_to_cpu(seg[i].flags);
             if (flags & ISCSI_HBA_SG_CHAIN) {
@@ -171,6 +172,7 @@ static uint16_t sg_map(IscsiHbaRequest *req, uint16_t count,
         for (i = 0; i < count && detail == ISCSI_HBA_DETAIL_NONE; i++) {
             detail = sg_add(req, &c->sg[i], &total);
         }
+        req->work += i;
     }
     if (detail == ISCSI_HBA_DETAIL_NONE && total != data_len) {
         detail = ISCSI_HBA_DETAIL_BAD_SG_LENGTH;
@@ -266,6 +268,9 @@ static void io_scsi_cmd(IscsiHbaRequest *req)
         trace_iscsi_hba_scsi_invalid(req->q->qid, req->cqe.cid, detail);
         invalid(req, detail);
         return;
+    }
+    if (iscsi_hba_req_stale(req)) {
+        return;                     /* reading the SG list reset us */
     }
     sess = io_session(req);
     if (sess && !io_fault(req, sess, lun)) {

@@ -5,12 +5,22 @@
  * docs/specs/iscsi-hba.rst.  This header is shared by the device's files:
  *
  *   pci.c      PCI function, registers, doorbells, interrupts, reset
- *   queue.c    submission/completion queues, request pools, bottom halves
+ *   queue.c    request life cycle: fetch, execute, complete, and the one
+ *              place that writes completions and their payloads (sense,
+ *              admin output, READ data) into guest memory
  *   admin.c    admin command set
  *   io.c       I/O command set: SCSI commands and task management
- *   session.c  iSCSI session table
+ *   databuf.c  data buffers: mapped guest RAM, bounded bounce
+ *   session.c  iSCSI sessions on libiscsi
+ *   scsi.c     SCSI commands, task management, REPORT LUNS on a session
+ *   policy.c   which portals a guest may make the host connect to
  *   events.c   asynchronous event requests and the event queue
  *   qmp.c      query-iscsi-hba
+ *
+ * Layers call downwards only; the one upward call is "this request is
+ * done" (iscsi_hba_req_complete), which records and schedules the queue
+ * bottom half.  Below queue.c nothing writes guest memory: results are
+ * stored in the request and copied out when its completion is posted.
  *
  * Copyright (c) 2026 The iscsi-hba authors
  *
@@ -24,6 +34,7 @@
 #include "qemu/queue.h"
 #include "qemu/timer.h"
 #include "system/dma.h"
+#include "system/runstate.h"
 #include "hw/iscsi-hba/iscsi-hba-abi.h"
 
 #define TYPE_ISCSI_HBA "iscsi-hba"
@@ -42,6 +53,23 @@ typedef struct IscsiHbaQueue IscsiHbaQueue;
 typedef struct IscsiHbaSession IscsiHbaSession;
 typedef struct IscsiHbaTask IscsiHbaTask;
 typedef struct IscsiHbaFault IscsiHbaFault;
+typedef struct IscsiHbaDataBuf IscsiHbaDataBuf;
+typedef struct IscsiHbaPolicy IscsiHbaPolicy;
+typedef struct IscsiHbaResolveLimit IscsiHbaResolveLimit;
+
+/* Bytes of a completion that go to guest memory besides the CQE. */
+typedef enum IscsiHbaPayloadKind {
+    ISCSI_HBA_PAYLOAD_NONE,
+    ISCSI_HBA_PAYLOAD_SENSE,        /* to the SCSI_CMD's sense buffer */
+    ISCSI_HBA_PAYLOAD_BUFFER,       /* admin output buffer */
+} IscsiHbaPayloadKind;
+
+typedef struct IscsiHbaPayload {
+    IscsiHbaPayloadKind kind;
+    uint64_t addr;
+    uint32_t len;
+    uint8_t *data;
+} IscsiHbaPayload;
 
 /* What fault injection left for later on a request (fault.c). */
 typedef struct IscsiHbaReqFault {
@@ -67,7 +95,12 @@ typedef struct IscsiHbaRequest {
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;       /* built in host order, posted LE */
     QEMUSGList qsg;                 /* data buffer of SCSI commands */
+    uint32_t epoch;                 /* of its queue when fetched */
+    uint32_t work;                  /* SG elements the command walked */
     IscsiHbaTask *task;             /* in a session, if any (scsi.c) */
+    IscsiHbaPayload payload;        /* copied out when posted */
+    IscsiHbaDataBuf *data;          /* READ data to deliver when posted */
+    uint32_t data_done;             /* bytes of it received */
     IscsiHbaReqFault fault;
     QEMUTimer *delay_timer;         /* created on first delay */
 } IscsiHbaRequest;
@@ -90,6 +123,7 @@ struct IscsiHbaQueue {
     bool irq_enabled;
 
     QEMUBH *bh;
+    uint32_t epoch;                 /* bumped when the queue is deleted */
     IscsiHbaRequest *pool;
     QTAILQ_HEAD(, IscsiHbaRequest) free_reqs;
     QTAILQ_HEAD(, IscsiHbaRequest) inflight;    /* executing */
@@ -123,6 +157,7 @@ struct IscsiHbaState {
     uint32_t cmd_timeout;           /* seconds */
     char *fault_rules_prop;         /* "rule;rule;..." */
     char *fault_file_prop;          /* one rule per line */
+    char *guest_portals_prop;       /* see policy.c */
 
     /* Registers */
     uint32_t ctrl;
@@ -136,6 +171,20 @@ struct IscsiHbaState {
 
     /* Queue pairs, indexed by qid; 0 is the admin queue. */
     IscsiHbaQueue queues[ISCSI_HBA_MAX_IO_QUEUES_LIMIT + 1];
+    unsigned bh_depth;              /* a queue bottom half is running */
+    GSList *dead_pools;             /* freed when it returns */
+
+    /* Guest memory is not touched while the VM is stopped. */
+    bool vm_running;
+    VMChangeStateEntry *vmstate_entry;
+
+    /* Data buffers (databuf.c) */
+    uint32_t bounce_used;           /* bytes, at most max_transfer */
+    void *zero_sink;                /* abandoned outgoing iovecs */
+    void *scratch_sink;             /* abandoned incoming iovecs */
+
+    IscsiHbaPolicy *policy;         /* guest-portals */
+    IscsiHbaResolveLimit *resolve_limit;
 
     char initiator_name[ISCSI_HBA_ISCSI_NAME_MAX + 1];
 
@@ -164,6 +213,7 @@ struct IscsiHbaState {
 };
 
 /* pci.c */
+bool iscsi_hba_can_touch_guest(IscsiHbaState *s);
 void iscsi_hba_set_fatal(IscsiHbaState *s, uint32_t reason);
 bool iscsi_hba_running(IscsiHbaState *s);
 bool iscsi_hba_dma_range_ok(IscsiHbaState *s, uint64_t addr, uint64_t len);
@@ -181,9 +231,13 @@ void iscsi_hba_queue_create(IscsiHbaState *s, uint16_t qid,
 void iscsi_hba_queue_delete(IscsiHbaQueue *q);
 void iscsi_hba_queue_sq_doorbell(IscsiHbaQueue *q, uint32_t val);
 void iscsi_hba_queue_cq_doorbell(IscsiHbaQueue *q, uint32_t val);
+void iscsi_hba_queues_kick(IscsiHbaState *s);
+bool iscsi_hba_req_stale(IscsiHbaRequest *req);
 void iscsi_hba_req_complete(IscsiHbaRequest *req);
 void iscsi_hba_req_fail(IscsiHbaRequest *req, uint32_t status,
                         uint16_t detail);
+void iscsi_hba_req_set_payload(IscsiHbaRequest *req, IscsiHbaPayloadKind kind,
+                               uint64_t addr, const void *data, uint32_t len);
 
 /* admin.c */
 void iscsi_hba_admin_exec(IscsiHbaRequest *req);
@@ -205,8 +259,17 @@ void iscsi_hba_events_reset(IscsiHbaState *s);
 void iscsi_hba_sessions_init(IscsiHbaState *s);
 void iscsi_hba_sessions_cleanup(IscsiHbaState *s);
 void iscsi_hba_sessions_drop_all(IscsiHbaState *s);
+void iscsi_hba_sessions_vm_state(IscsiHbaState *s);
+
+/* policy.c */
+bool iscsi_hba_policy_init(IscsiHbaState *s, Error **errp);
+void iscsi_hba_policy_cleanup(IscsiHbaState *s);
+bool iscsi_hba_policy_allows(IscsiHbaState *s, const char *host,
+                             uint16_t port);
 
 /* target.c */
+bool iscsi_hba_host_targets_has_portal(IscsiHbaState *s, const char *host,
+                                       uint16_t port);
 void iscsi_hba_host_targets_init(IscsiHbaState *s);
 void iscsi_hba_host_targets_cleanup(IscsiHbaState *s);
 void iscsi_hba_host_targets_login(IscsiHbaState *s);

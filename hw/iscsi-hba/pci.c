@@ -2,8 +2,9 @@
  * iscsi-hba: PCI function, registers, doorbells, interrupts, reset
  *
  * Register and doorbell writes never touch guest memory: enabling only
- * validates the admin queue registers, and a doorbell records its value
- * and schedules the queue's guarded bottom half (queue.c).
+ * validates the admin queue registers, a doorbell records its value and
+ * schedules the queue's guarded bottom half (queue.c), and a disable
+ * gives every buffer back without writing it.
  *
  * Copyright (c) 2026 The iscsi-hba authors
  *
@@ -20,6 +21,7 @@
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 #include "fault.h"
+#include "session.h"
 #include "iscsi-name.h"
 #include "trace.h"
 
@@ -48,10 +50,32 @@ bool iscsi_hba_running(IscsiHbaState *s)
            !(s->status & ISCSI_HBA_STATUS_FATAL);
 }
 
+/* May the device read or write guest memory now? */
+bool iscsi_hba_can_touch_guest(IscsiHbaState *s)
+{
+    return iscsi_hba_running(s) && s->vm_running;
+}
+
+static void iscsi_hba_vm_state_change(void *opaque, bool running,
+                                      RunState state)
+{
+    IscsiHbaState *s = opaque;
+
+    s->vm_running = running;
+    trace_iscsi_hba_vm_running(running);
+    iscsi_hba_sessions_vm_state(s);
+    if (running) {
+        iscsi_hba_queues_kick(s);
+    }
+}
+
 /*
  * A guest buffer must be non-empty, must not wrap the address space and
- * must not overlap our own BAR: DMA into the device's registers would
- * re-enter the device from its own bottom half.
+ * must not overlap our own BAR.  This is an early, friendly answer for
+ * drivers; safety does not rest on it (behind a vIOMMU the bus address
+ * says nothing about the BAR): guest memory is only accessed from the
+ * guarded bottom half, where the re-entrancy guard stops DMA into our own
+ * registers.
  */
 bool iscsi_hba_dma_range_ok(IscsiHbaState *s, uint64_t addr, uint64_t len)
 {
@@ -302,6 +326,13 @@ static void iscsi_hba_reg_write(void *opaque, hwaddr addr, uint64_t data,
     uint32_t val = data;
 
     trace_iscsi_hba_reg_write(addr, val);
+    if ((s->status & ISCSI_HBA_STATUS_FATAL) && addr != ISCSI_HBA_REG_CTRL) {
+        /* While FATAL only a disable has an effect. */
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "iscsi-hba: write to 0x%" HWADDR_PRIx
+                      " while FATAL, ignored\n", addr);
+        return;
+    }
     switch (addr) {
     case ISCSI_HBA_REG_CTRL:
         iscsi_hba_write_ctrl(s, val);
@@ -509,8 +540,12 @@ static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
     if (!iscsi_hba_check_props(s, errp)) {
         return;
     }
+    if (!iscsi_hba_policy_init(s, errp)) {
+        return;
+    }
     iscsi_hba_faults_init(s, errp);
     if (*errp) {
+        iscsi_hba_policy_cleanup(s);
         return;
     }
     iscsi_hba_default_initiator_name(s);
@@ -537,6 +572,7 @@ static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
                         ISCSI_HBA_MSIX_PBA_OFFSET, 0, errp);
         if (ret < 0) {
             iscsi_hba_faults_cleanup(s);
+            iscsi_hba_policy_cleanup(s);
             return;
         }
         for (i = 0; i < iscsi_hba_num_vectors(s); i++) {
@@ -549,17 +585,27 @@ static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
         s->queues[i].qid = i;
     }
     iscsi_hba_sessions_init(s);
+    iscsi_hba_resolve_init(s);
     iscsi_hba_host_targets_init(s);
+    s->vm_running = runstate_is_running();
+    s->vmstate_entry = qemu_add_vm_change_state_handler(
+        iscsi_hba_vm_state_change, s);
 }
 
 static void iscsi_hba_exit(PCIDevice *pci)
 {
     IscsiHbaState *s = ISCSI_HBA(pci);
 
+    qemu_del_vm_change_state_handler(s->vmstate_entry);
     iscsi_hba_disable(s);
     iscsi_hba_sessions_cleanup(s);
+    iscsi_hba_resolve_cleanup(s);
     iscsi_hba_host_targets_cleanup(s);
     iscsi_hba_faults_cleanup(s);
+    iscsi_hba_policy_cleanup(s);
+    g_free(s->zero_sink);
+    g_free(s->scratch_sink);
+    s->zero_sink = s->scratch_sink = NULL;
     if (msix_present(pci)) {
         msix_unuse_all_vectors(pci);
         msix_uninit(pci, &s->bar0, &s->bar0);
@@ -594,6 +640,7 @@ static const Property iscsi_hba_props[] = {
     DEFINE_PROP_STRING("fault-file", IscsiHbaState, fault_file_prop),
     DEFINE_PROP_STRING("serial", IscsiHbaState, serial),
     DEFINE_PROP_STRING("initiator-name", IscsiHbaState, initiator_name_prop),
+    DEFINE_PROP_STRING("guest-portals", IscsiHbaState, guest_portals_prop),
 };
 
 static const VMStateDescription iscsi_hba_vmstate = {

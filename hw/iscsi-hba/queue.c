@@ -1,12 +1,21 @@
 /*
- * iscsi-hba: submission/completion queue pairs
+ * iscsi-hba: submission/completion queue pairs and the request life cycle
  *
+ * A request is fetched from its SQ, executed, completed, posted and freed.
  * Each queue pair has a guarded bottom half that does all guest-memory
- * work: it posts finished commands while the completion queue has room,
- * then fetches and executes submissions while the queue has free requests,
- * at most one queue's worth per run.  A driver that stops draining its CQ
- * therefore stops the device from fetching more: requests are only
- * returned to the pool once their completion entry is posted.
+ * work of its requests: it posts finished commands while the completion
+ * queue has room -- first the payload (READ data, sense, admin output),
+ * then the CQE -- and then fetches and executes submissions while the
+ * queue has free requests.  A driver that stops draining its CQ therefore
+ * stops the device from fetching more: requests are only returned to the
+ * pool once their completion entry is posted.
+ *
+ * One run of the bottom half does a bounded amount of work, counted in
+ * commands and the SG elements they walk, then yields to the main loop.
+ *
+ * Whatever a DMA does -- even reset this device through another one --
+ * the bottom half stays safe: a queue deleted under it keeps its request
+ * pool until the bottom half returns (dead_pools), and the run stops.
  *
  * Copyright (c) 2026 The iscsi-hba authors
  *
@@ -15,8 +24,12 @@
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
+#include "databuf.h"
 #include "iscsi-hba.h"
 #include "trace.h"
+
+/* Work units per bottom-half run: one per command, one per SG element. */
+#define BH_BUDGET 4096
 
 static uint16_t ring_next(uint16_t idx, uint16_t size)
 {
@@ -66,13 +79,23 @@ uint16_t iscsi_hba_queue_check(IscsiHbaState *s,
 
 /* ---- requests ---- */
 
+/* Drop what a request holds besides its slot; writes no guest memory. */
+static void req_drop_resources(IscsiHbaRequest *req)
+{
+    if (req->qsg.sg) {
+        qemu_sglist_destroy(&req->qsg);
+    }
+    iscsi_hba_databuf_free(req->data);
+    req->data = NULL;
+    g_free(req->payload.data);
+    memset(&req->payload, 0, sizeof(req->payload));
+}
+
 static void req_release(IscsiHbaRequest *req)
 {
     IscsiHbaQueue *q = req->q;
 
-    if (req->qsg.sg) {
-        qemu_sglist_destroy(&req->qsg);
-    }
+    req_drop_resources(req);
     q->inflight_count--;
     QTAILQ_INSERT_TAIL(&q->free_reqs, req, entry);
 }
@@ -87,10 +110,19 @@ static void req_delay_done(void *opaque)
  * delay from fault injection holds it on the virtual clock first, so a
  * qtest steps through it deterministically.
  */
+/* The request's queue was deleted while it executed (see the header). */
+bool iscsi_hba_req_stale(IscsiHbaRequest *req)
+{
+    return req->epoch != req->q->epoch;
+}
+
 void iscsi_hba_req_complete(IscsiHbaRequest *req)
 {
     IscsiHbaQueue *q = req->q;
 
+    if (iscsi_hba_req_stale(req)) {
+        return;
+    }
     if (req->fault.delay_ms) {
         int64_t due = qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
                       req->fault.delay_ms;
@@ -117,7 +149,79 @@ void iscsi_hba_req_fail(IscsiHbaRequest *req, uint32_t status,
     iscsi_hba_req_complete(req);
 }
 
+/*
+ * Record bytes for guest memory at @addr; the bottom half writes them
+ * when it posts the completion.  Callable from any context.
+ */
+void iscsi_hba_req_set_payload(IscsiHbaRequest *req, IscsiHbaPayloadKind kind,
+                               uint64_t addr, const void *data, uint32_t len)
+{
+    g_free(req->payload.data);
+    req->payload.kind = kind;
+    req->payload.addr = addr;
+    req->payload.len = len;
+    req->payload.data = g_memdup2(data, len);
+}
+
 /* ---- completion side ---- */
+
+static void req_payload_failed(IscsiHbaRequest *req, uint16_t detail)
+{
+    req->cqe.status = ISDSC_INVALID_PARAMETER;
+    req->cqe.detail = detail;
+    req->cqe.result = 0;
+    req->cqe.flags &= ~ISCSI_HBA_CQE_SENSE_VALID;
+    req->cqe.sense_len = 0;
+}
+
+static void req_write_payload(IscsiHbaRequest *req)
+{
+    IscsiHbaState *s = req->q->s;
+    IscsiHbaPayload *p = &req->payload;
+
+    if (p->kind == ISCSI_HBA_PAYLOAD_NONE || !p->len) {
+        return;
+    }
+    if (!iscsi_hba_dma_range_ok(s, p->addr, p->len)) {
+        req_payload_failed(req, p->kind == ISCSI_HBA_PAYLOAD_SENSE ?
+                           ISCSI_HBA_DETAIL_BAD_SENSE :
+                           ISCSI_HBA_DETAIL_BAD_ADDRESS);
+        return;
+    }
+    if (pci_dma_write(PCI_DEVICE(s), p->addr, p->data, p->len) != MEMTX_OK) {
+        req_payload_failed(req, ISCSI_HBA_DETAIL_DMA_ERROR);
+        return;
+    }
+    if (p->kind == ISCSI_HBA_PAYLOAD_SENSE) {
+        req->cqe.sense_len = p->len;
+        req->cqe.flags |= ISCSI_HBA_CQE_SENSE_VALID;
+    }
+}
+
+/*
+ * Write what the completion carries besides its CQE, once: the outcome is
+ * folded into the CQE, which may have to wait for CQ space.  Addresses
+ * are checked again: the BAR may have moved since the command was
+ * accepted.
+ */
+static void req_deliver_payload(IscsiHbaRequest *req)
+{
+    bool ok = true;
+
+    if (req->data) {
+        ok = iscsi_hba_databuf_complete(req->data, req->data_done);
+        if (!ok) {
+            req_payload_failed(req, ISCSI_HBA_DETAIL_DMA_ERROR);
+        }
+        iscsi_hba_databuf_free(req->data);
+        req->data = NULL;
+    }
+    if (ok) {
+        req_write_payload(req);
+    }
+    g_free(req->payload.data);
+    memset(&req->payload, 0, sizeof(req->payload));
+}
 
 static bool post_cqe(IscsiHbaQueue *q, IscsiHbaRequest *req)
 {
@@ -160,7 +264,13 @@ static unsigned post_completions(IscsiHbaQueue *q)
     IscsiHbaRequest *req;
 
     while ((req = QTAILQ_FIRST(&q->done)) && !cq_full(q)) {
-        if (!post_cqe(q, req)) {
+        uint32_t epoch = q->epoch;
+
+        req_deliver_payload(req);
+        if (q->epoch != epoch || !iscsi_hba_running(q->s)) {
+            break;                  /* that DMA reset or stopped us */
+        }
+        if (!post_cqe(q, req) || q->epoch != epoch) {
             break;
         }
         QTAILQ_REMOVE(&q->done, req, entry);
@@ -190,38 +300,45 @@ static IscsiHbaRequest *fetch_sqe(IscsiHbaQueue *q)
 
     memset(&req->cqe, 0, sizeof(req->cqe));
     memset(&req->fault, 0, sizeof(req->fault));
+    req->work = 0;
+    req->data_done = 0;
+    req->epoch = q->epoch;
     req->cqe.cid = le16_to_cpu(req->sqe.hdr.cid);
     trace_iscsi_hba_sqe(q->qid, req->cqe.cid, req->sqe.hdr.opcode,
                         req->sqe.hdr.flags);
     return req;
 }
 
-static void iscsi_hba_queue_bh(void *opaque)
+static bool queue_active(IscsiHbaQueue *q, uint32_t epoch)
 {
-    IscsiHbaQueue *q = opaque;
-    IscsiHbaState *s = q->s;
-    unsigned posted, budget = q->sq_size;
+    return q->epoch == epoch && iscsi_hba_can_touch_guest(q->s);
+}
+
+static void queue_bh_run(IscsiHbaQueue *q)
+{
+    uint32_t epoch = q->epoch;
+    unsigned posted, budget = BH_BUDGET;
     IscsiHbaRequest *req;
 
-    if (!iscsi_hba_running(s)) {
-        return;
-    }
     posted = post_completions(q);
-    while (budget && !sq_empty(q) && !QTAILQ_EMPTY(&q->free_reqs) &&
-           iscsi_hba_running(s)) {
+    while (budget && queue_active(q, epoch) && !sq_empty(q) &&
+           !QTAILQ_EMPTY(&q->free_reqs)) {
         req = fetch_sqe(q);
-        if (!req) {
+        if (!req || !queue_active(q, epoch)) {
             break;
         }
-        budget--;
         if (q->qid == ISCSI_HBA_ADMIN_QID) {
             iscsi_hba_admin_exec(req);
         } else {
             iscsi_hba_io_exec(req);
         }
+        budget -= MIN(budget, 1 + req->work);
+        if (!queue_active(q, epoch)) {
+            return;                 /* the command reset or stopped us */
+        }
         posted += post_completions(q);
     }
-    if (!iscsi_hba_running(s)) {
+    if (!queue_active(q, epoch)) {
         return;
     }
     if (posted) {
@@ -230,6 +347,37 @@ static void iscsi_hba_queue_bh(void *opaque)
     /* Budget used up with work left: yield to the vCPU, continue later. */
     if (!budget && !sq_empty(q) && !QTAILQ_EMPTY(&q->free_reqs)) {
         qemu_bh_schedule(q->bh);
+    }
+}
+
+static void iscsi_hba_queue_bh(void *opaque)
+{
+    IscsiHbaQueue *q = opaque;
+    IscsiHbaState *s = q->s;
+
+    if (!iscsi_hba_can_touch_guest(s)) {
+        return;                     /* resumed by enable or VM start */
+    }
+    /* A DMA may unplug us: keep the state alive until we return. */
+    object_ref(OBJECT(s));
+    s->bh_depth++;
+    queue_bh_run(q);
+    if (!--s->bh_depth) {
+        g_slist_free_full(s->dead_pools, g_free);
+        s->dead_pools = NULL;
+    }
+    object_unref(OBJECT(s));
+}
+
+/* VM start, controller enable: let every queue look for work. */
+void iscsi_hba_queues_kick(IscsiHbaState *s)
+{
+    unsigned qid;
+
+    for (qid = 0; qid <= s->num_queues; qid++) {
+        if (s->queues[qid].created) {
+            qemu_bh_schedule(s->queues[qid].bh);
+        }
     }
 }
 
@@ -325,16 +473,21 @@ void iscsi_hba_queue_delete(IscsiHbaQueue *q)
         }
     }
     for (i = 0; i < q->sq_size; i++) {
-        if (q->pool[i].qsg.sg) {
-            qemu_sglist_destroy(&q->pool[i].qsg);
-        }
+        req_drop_resources(&q->pool[i]);
         if (q->pool[i].delay_timer) {
             timer_free(q->pool[i].delay_timer);
+            q->pool[i].delay_timer = NULL;
         }
     }
+    q->epoch++;
+    /* Safe inside the bottom half itself: it is freed after it returns. */
     qemu_bh_delete(q->bh);
     q->bh = NULL;
-    g_free(q->pool);
+    if (q->s->bh_depth) {
+        q->s->dead_pools = g_slist_prepend(q->s->dead_pools, q->pool);
+    } else {
+        g_free(q->pool);
+    }
     q->pool = NULL;
     q->created = false;
     q->inflight_count = 0;

@@ -5,6 +5,13 @@
  * thread, so the device resolves in QEMU's thread pool first and hands
  * libiscsi a numeric "address:port" ("[v6]:port" for IPv6).
  *
+ * The thread pool is shared with the block layer, and a lookup cannot be
+ * interrupted: a guest naming slow names could fill it.  So an adapter
+ * has at most MAX_NAME_LOOKUPS names in the pool at a time, counting the
+ * lookups whose caller went away; numeric addresses return at once and
+ * are not counted.  The count lives in a small shared object that an
+ * outstanding lookup keeps alive past the adapter's end.
+ *
  * Copyright (c) 2026 The iscsi-hba authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -16,7 +23,16 @@
 #include "session.h"
 #include "trace.h"
 
+#define MAX_NAME_LOOKUPS 4
+
+struct IscsiHbaResolveLimit {
+    unsigned refs;
+    unsigned names;                 /* non-numeric lookups in the pool */
+};
+
 struct IscsiHbaResolve {
+    IscsiHbaResolveLimit *limit;
+    bool counted;
     char *host;
     uint16_t port;
     char *portal;                   /* result, NULL on failure */
@@ -52,12 +68,59 @@ static int resolve_worker(void *opaque)
     return 0;
 }
 
+static void limit_unref(IscsiHbaResolveLimit *l)
+{
+    if (!--l->refs) {
+        g_free(l);
+    }
+}
+
+bool iscsi_hba_host_is_numeric(const char *host)
+{
+    struct addrinfo hints = {
+        .ai_flags = AI_NUMERICHOST,
+        .ai_socktype = SOCK_STREAM,
+    };
+    struct addrinfo *res = NULL;
+
+    if (getaddrinfo(host, NULL, &hints, &res)) {
+        return false;
+    }
+    freeaddrinfo(res);
+    return true;
+}
+
+/* Would a lookup of @host now exceed the adapter's share of the pool? */
+bool iscsi_hba_resolve_busy(IscsiHbaState *s, const char *host)
+{
+    return s->resolve_limit->names >= MAX_NAME_LOOKUPS &&
+           !iscsi_hba_host_is_numeric(host);
+}
+
+void iscsi_hba_resolve_init(IscsiHbaState *s)
+{
+    s->resolve_limit = g_new0(IscsiHbaResolveLimit, 1);
+    s->resolve_limit->refs = 1;
+}
+
+void iscsi_hba_resolve_cleanup(IscsiHbaState *s)
+{
+    if (s->resolve_limit) {
+        limit_unref(s->resolve_limit);
+        s->resolve_limit = NULL;
+    }
+}
+
 /* Back in the main loop. */
 static void resolve_done(void *opaque, int ret)
 {
     IscsiHbaResolve *r = opaque;
 
     trace_iscsi_hba_resolved(r->host, r->portal ?: "", r->err);
+    if (r->counted) {
+        r->limit->names--;
+    }
+    limit_unref(r->limit);
     if (!r->cancelled) {
         r->cb(r->opaque, r->portal, r->err);
     }
@@ -66,11 +129,18 @@ static void resolve_done(void *opaque, int ret)
     g_free(r);
 }
 
-IscsiHbaResolve *iscsi_hba_resolve(const char *host, uint16_t port,
-                                   IscsiHbaResolveCb *cb, void *opaque)
+IscsiHbaResolve *iscsi_hba_resolve(IscsiHbaState *s, const char *host,
+                                   uint16_t port, IscsiHbaResolveCb *cb,
+                                   void *opaque)
 {
     IscsiHbaResolve *r = g_new0(IscsiHbaResolve, 1);
 
+    r->limit = s->resolve_limit;
+    r->limit->refs++;
+    if (!iscsi_hba_host_is_numeric(host)) {
+        r->counted = true;
+        r->limit->names++;
+    }
     r->host = g_strdup(host);
     r->port = port;
     r->cb = cb;

@@ -1,14 +1,20 @@
 /*
  * iscsi-hba: SCSI commands, task management and REPORT LUNS on a session
  *
- * Guest data moves zero-copy: each SG element is mapped with
- * dma_memory_map() (pieces of it when a mapping comes back short) and the
- * iovec goes to libiscsi.  Only when memory cannot be mapped at all does
- * the command fall back to a bounce buffer copied with dma_buf_read/write.
+ * Every command in flight is an IscsiHbaTask that owns its libiscsi
+ * scsi_task and its data buffer (databuf.c) until libiscsi has provably
+ * stopped using them, even if the guest's request is gone (its queue was
+ * deleted) or has completed.  Callbacks here never touch guest memory:
+ * they store status, sense and LUN data in the request, and the queue
+ * bottom half copies them out.
  *
- * Every command in flight is an IscsiHbaTask that owns its mappings until
- * libiscsi calls back, even if the guest's request is gone (its queue was
- * deleted): libiscsi may still be reading or writing that memory.
+ * libiscsi 1.19 keeps queued Data-Out PDUs of a WRITE after the WRITE has
+ * been answered, cancelled or timed out, and sends them later from the
+ * task's iovec.  So a finished WRITE is "retired": its guest memory is
+ * given back at once (the iovec now points at a zero page) and the guest
+ * gets its completion, but the scsi_task and iovec are freed only when
+ * libiscsi's out-queue is empty or the context is destroyed.  A target
+ * that never lets the queue drain gets its connection reset.
  *
  * Copyright (c) 2026 The iscsi-hba authors
  *
@@ -16,12 +22,17 @@
  */
 
 #include "qemu/osdep.h"
+#include <poll.h>
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 #include "system/dma.h"
+#include "databuf.h"
 #include "fault.h"
 #include "session.h"
 #include "trace.h"
+
+/* Retired WRITEs a session may hold before its connection is reset. */
+#define MAX_RETIRED 64
 
 typedef enum IscsiHbaTaskKind {
     TASK_SCSI,
@@ -39,9 +50,7 @@ struct IscsiHbaTask {
 
     /* TASK_SCSI data buffer */
     DMADirection dir;
-    struct scsi_iovec *iov;
-    int niov;
-    void *bounce;                   /* fallback when mapping fails */
+    IscsiHbaDataBuf *buf;
     uint32_t len;
 
     /* Status for SCSI_STATUS_CANCELLED, set by whoever cancels. */
@@ -55,11 +64,6 @@ struct IscsiHbaTask {
 };
 
 QEMU_BUILD_BUG_ON(ISCSI_HBA_DEVICE_CDB_LEN > SCSI_CDB_MAX_SIZE);
-
-static AddressSpace *task_as(IscsiHbaTask *t)
-{
-    return pci_get_address_space(PCI_DEVICE(t->sess->s));
-}
 
 static IscsiHbaTask *task_new(IscsiHbaSession *sess, IscsiHbaRequest *req,
                               IscsiHbaTaskKind kind)
@@ -81,36 +85,75 @@ static IscsiHbaTask *task_new(IscsiHbaSession *sess, IscsiHbaRequest *req,
     return t;
 }
 
-static void data_unmap(IscsiHbaTask *t, uint32_t done)
+static void task_free(IscsiHbaTask *t)
 {
-    uint32_t left = done;
-    int i;
-
-    for (i = 0; i < t->niov; i++) {
-        size_t len = t->iov[i].iov_len;
-        size_t access = t->dir == DMA_DIRECTION_FROM_DEVICE ?
-                        MIN(len, left) : 0;
-
-        dma_memory_unmap(task_as(t), t->iov[i].iov_base, len, t->dir,
-                         access);
-        left -= access;
-    }
-    t->niov = 0;
-}
-
-/* Finish a task: release it, and complete its request if there is one. */
-static void task_finish(IscsiHbaTask *t)
-{
-    IscsiHbaRequest *req = t->req;
-
-    data_unmap(t, t->dir == DMA_DIRECTION_FROM_DEVICE ? t->len : 0);
-    QTAILQ_REMOVE(&t->sess->tasks, t, entry);
     if (t->task) {
         scsi_free_scsi_task(t->task);
     }
-    g_free(t->bounce);
-    g_free(t->iov);
+    iscsi_hba_databuf_free(t->buf);
     g_free(t);
+}
+
+/* Nothing queued for the socket: no Data-Out can refer to any task. */
+static bool out_queue_idle(IscsiHbaSession *sess)
+{
+    return !sess->ctx || (iscsi_out_queue_length(sess->ctx) == 0 &&
+                          !(iscsi_which_events(sess->ctx) & POLLOUT));
+}
+
+/* Keep a finished WRITE's task until libiscsi cannot send from it. */
+static void task_retire(IscsiHbaTask *t)
+{
+    IscsiHbaSession *sess = t->sess;
+
+    QTAILQ_INSERT_TAIL(&sess->retired, t, entry);
+    sess->retired_count++;
+    trace_iscsi_hba_task_retired(sess->id, sess->retired_count);
+}
+
+/*
+ * Free retired tasks once libiscsi's out-queue is empty, or all of them
+ * when @ctx_gone.  False if the session holds too many: the caller resets
+ * the connection, which destroys the context.
+ */
+bool iscsi_hba_scsi_reap_retired(IscsiHbaSession *sess, bool ctx_gone)
+{
+    IscsiHbaTask *t;
+
+    if (!ctx_gone && !out_queue_idle(sess)) {
+        return sess->retired_count <= MAX_RETIRED;
+    }
+    while ((t = QTAILQ_FIRST(&sess->retired))) {
+        QTAILQ_REMOVE(&sess->retired, t, entry);
+        task_free(t);
+    }
+    sess->retired_count = 0;
+    return true;
+}
+
+/*
+ * Finish a task: complete its request if there is one, and release the
+ * task.  @done is the number of READ bytes the target delivered, which
+ * the request takes to the guest when it is posted; otherwise the guest
+ * memory is given back without a byte written.
+ */
+static void task_finish(IscsiHbaTask *t, uint32_t done)
+{
+    IscsiHbaRequest *req = t->req;
+    bool writes = t->buf && t->dir == DMA_DIRECTION_TO_DEVICE;
+
+    QTAILQ_REMOVE(&t->sess->tasks, t, entry);
+    if (req && t->buf && t->dir == DMA_DIRECTION_FROM_DEVICE && done) {
+        req->data = t->buf;
+        req->data_done = done;
+        t->buf = NULL;
+    }
+    iscsi_hba_databuf_release(t->buf);
+    if (writes && t->sess->ctx && !out_queue_idle(t->sess)) {
+        task_retire(t);
+    } else {
+        task_free(t);
+    }
     if (req) {
         req->task = NULL;
         iscsi_hba_req_complete(req);
@@ -123,65 +166,17 @@ static void task_fail(IscsiHbaTask *t, uint32_t status, uint16_t detail)
         t->req->cqe.status = status;
         t->req->cqe.detail = detail;
     }
-    task_finish(t);
-}
-
-/* ---- data buffers ---- */
-
-/* Map the request's SG list; false if some memory cannot be mapped. */
-static bool data_map(IscsiHbaTask *t, QEMUSGList *qsg)
-{
-    int cap = qsg->nsg;
-    int i;
-
-    t->iov = g_new(struct scsi_iovec, cap);
-    for (i = 0; i < qsg->nsg; i++) {
-        dma_addr_t addr = qsg->sg[i].base;
-        dma_addr_t left = qsg->sg[i].len;
-
-        while (left) {
-            dma_addr_t len = left;
-            void *p = dma_memory_map(task_as(t), addr, &len, t->dir,
-                                     MEMTXATTRS_UNSPECIFIED);
-
-            if (!p) {
-                return false;
-            }
-            if (t->niov == cap) {
-                cap *= 2;
-                t->iov = g_renew(struct scsi_iovec, t->iov, cap);
-            }
-            t->iov[t->niov].iov_base = p;
-            t->iov[t->niov].iov_len = len;
-            t->niov++;
-            addr += len;
-            left -= len;
-        }
-    }
-    return true;
-}
-
-static bool data_prepare(IscsiHbaTask *t, QEMUSGList *qsg)
-{
-    if (data_map(t, qsg)) {
-        return true;
-    }
-    data_unmap(t, 0);
-    trace_iscsi_hba_bounce(t->len);
-    t->bounce = g_malloc(t->len);
-    if (t->dir == DMA_DIRECTION_TO_DEVICE &&
-        dma_buf_read(t->bounce, t->len, NULL, qsg,
-                     MEMTXATTRS_UNSPECIFIED) != MEMTX_OK) {
-        return false;
-    }
-    t->iov = g_renew(struct scsi_iovec, t->iov, 1);
-    t->iov[0].iov_base = t->bounce;
-    t->iov[0].iov_len = t->len;
-    return true;
+    task_finish(t, 0);
 }
 
 /* ---- SCSI commands ---- */
 
+/*
+ * Sense data of a CHECK CONDITION: the data segment holds SenseLength
+ * (2 bytes) and the sense bytes, possibly padded or followed by response
+ * data.  Take no more than SenseLength says, than arrived, and than the
+ * guest's buffer holds.
+ */
 static void scsi_fill_sense(IscsiHbaTask *t)
 {
     IscsiHbaRequest *req = t->req;
@@ -192,18 +187,17 @@ static void scsi_fill_sense(IscsiHbaTask *t)
     if (task->datain.size <= 2 || !c->sense_len) {
         return;
     }
-    len = MIN(task->datain.size - 2, c->sense_len);
-    if (pci_dma_write(PCI_DEVICE(t->sess->s), le64_to_cpu(c->sense_addr),
-                      task->datain.data + 2, len) != MEMTX_OK) {
-        req->cqe.status = ISDSC_INVALID_PARAMETER;
-        req->cqe.detail = ISCSI_HBA_DETAIL_DMA_ERROR;
-        return;
+    len = MIN(lduw_be_p(task->datain.data), task->datain.size - 2);
+    len = MIN(len, c->sense_len);
+    if (len) {
+        iscsi_hba_req_set_payload(req, ISCSI_HBA_PAYLOAD_SENSE,
+                                  le64_to_cpu(c->sense_addr),
+                                  task->datain.data + 2, len);
     }
-    req->cqe.sense_len = len;
-    req->cqe.flags |= ISCSI_HBA_CQE_SENSE_VALID;
 }
 
-static void scsi_fill_result(IscsiHbaTask *t, int status)
+/* The target answered; returns the READ bytes it delivered. */
+static uint32_t scsi_fill_result(IscsiHbaTask *t, int status)
 {
     IscsiHbaRequest *req = t->req;
     struct scsi_task *task = t->task;
@@ -221,18 +215,14 @@ static void scsi_fill_result(IscsiHbaTask *t, int status)
     if (status == SCSI_STATUS_CHECK_CONDITION) {
         scsi_fill_sense(t);
     }
-    if (t->bounce && t->dir == DMA_DIRECTION_FROM_DEVICE && done &&
-        dma_buf_write(t->bounce, done, NULL, &req->qsg,
-                      MEMTXATTRS_UNSPECIFIED) != MEMTX_OK) {
-        req->cqe.status = ISDSC_INVALID_PARAMETER;
-        req->cqe.detail = ISCSI_HBA_DETAIL_DMA_ERROR;
-    }
+    return t->dir == DMA_DIRECTION_FROM_DEVICE ? done : 0;
 }
 
 static void scsi_cb(struct iscsi_context *ctx, int status, void *data,
                     void *opaque)
 {
     IscsiHbaTask *t = opaque;
+    uint32_t done = 0;
 
     trace_iscsi_hba_scsi_done(t->sess->id, t->req ? t->req->cqe.cid : 0,
                               status);
@@ -249,10 +239,10 @@ static void scsi_cb(struct iscsi_context *ctx, int status, void *data,
     }
     /* The target answered: the SCSI status tells the rest. */
     if (t->req) {
-        scsi_fill_result(t, status);
+        done = scsi_fill_result(t, status);
         iscsi_hba_fault_after_target(t->req);
     }
-    task_finish(t);
+    task_finish(t, done);
 }
 
 void iscsi_hba_scsi_submit(IscsiHbaSession *sess, IscsiHbaRequest *req,
@@ -260,32 +250,48 @@ void iscsi_hba_scsi_submit(IscsiHbaSession *sess, IscsiHbaRequest *req,
 {
     const struct iscsi_hba_scsi_cmd *c = &req->sqe.u.scsi;
     uint8_t dir = req->sqe.hdr.flags & ISCSI_HBA_SCSI_DIR_MASK;
-    IscsiHbaTask *t = task_new(sess, req, TASK_SCSI);
-    int xfer;
+    IscsiHbaTask *t;
+    IscsiHbaDataBuf *buf = NULL;
+    struct scsi_iovec *iov = NULL;
+    uint32_t len = le32_to_cpu(c->data_len), status;
+    uint16_t detail;
+    int xfer = SCSI_XFER_NONE, niov = 0;
+    DMADirection dma_dir = DMA_DIRECTION_TO_DEVICE;
 
-    t->lun = lun;
-    t->len = le32_to_cpu(c->data_len);
     if (dir == ISCSI_HBA_SCSI_DIR_WRITE) {
         xfer = SCSI_XFER_WRITE;
-        t->dir = DMA_DIRECTION_TO_DEVICE;
     } else if (dir == ISCSI_HBA_SCSI_DIR_READ) {
         xfer = SCSI_XFER_READ;
-        t->dir = DMA_DIRECTION_FROM_DEVICE;
-    } else {
-        xfer = SCSI_XFER_NONE;
+        dma_dir = DMA_DIRECTION_FROM_DEVICE;
     }
+    if (len && !iscsi_hba_databuf_prepare(sess->s, &req->qsg, dma_dir, &buf,
+                                          &status, &detail)) {
+        iscsi_hba_req_fail(req, status, detail);
+        return;
+    }
+    if (iscsi_hba_req_stale(req) || !iscsi_hba_session_usable(sess)) {
+        /* Copying WRITE data in reset the adapter or broke the session. */
+        iscsi_hba_databuf_free(buf);
+        iscsi_hba_req_fail(req, ISDSC_NO_CONNECTION_AVAILABLE,
+                           ISCSI_HBA_DETAIL_CONNECTION_LOST);
+        return;
+    }
+    t = task_new(sess, req, TASK_SCSI);
+    t->lun = lun;
+    t->len = len;
+    t->dir = dma_dir;
+    t->buf = buf;
     t->task = scsi_create_task(c->cdb_len, (unsigned char *)c->cdb, xfer,
                                t->len);
     if (!t->task) {
         task_fail(t, ISDSC_OUT_OF_RESOURCES, ISCSI_HBA_DETAIL_NONE);
         return;
     }
-    if (t->len && !data_prepare(t, &req->qsg)) {
-        task_fail(t, ISDSC_INVALID_PARAMETER, ISCSI_HBA_DETAIL_DMA_ERROR);
-        return;
+    if (buf) {
+        iov = iscsi_hba_databuf_iov(buf, &niov);
     }
     if (xfer == SCSI_XFER_WRITE) {
-        scsi_task_set_iov_out(t->task, t->iov, t->bounce ? 1 : t->niov);
+        scsi_task_set_iov_out(t->task, iov, niov);
     }
     if (iscsi_scsi_command_async(sess->ctx, lun, t->task, scsi_cb, NULL,
                                  t) < 0) {
@@ -293,22 +299,23 @@ void iscsi_hba_scsi_submit(IscsiHbaSession *sess, IscsiHbaRequest *req,
         return;
     }
     if (xfer == SCSI_XFER_READ) {
-        scsi_task_set_iov_in(t->task, t->iov, t->bounce ? 1 : t->niov);
+        scsi_task_set_iov_in(t->task, iov, niov);
     }
     trace_iscsi_hba_scsi_submit(sess->id, req->cqe.cid, lun, c->cdb[0],
-                                t->len, t->niov);
+                                t->len, niov);
     iscsi_hba_session_update_events(sess);
 }
 
 /*
- * The guest request goes away (its queue is deleted): the task stays
- * until libiscsi is done with the memory it maps, then frees itself.
+ * The guest request goes away (its queue is deleted): its guest memory is
+ * given back now, and the task stays until libiscsi is done with it.
  */
 void iscsi_hba_task_detach(IscsiHbaRequest *req)
 {
     IscsiHbaTask *t = req->task;
 
     if (t) {
+        iscsi_hba_databuf_release(t->buf);
         t->req = NULL;
         req->task = NULL;
     }
@@ -344,6 +351,7 @@ void iscsi_hba_scsi_reap(IscsiHbaSession *sess)
     while ((t = QTAILQ_FIRST(&sess->tasks))) {
         task_fail(t, t->cancel_status, t->cancel_detail);
     }
+    iscsi_hba_scsi_reap_retired(sess, true);
 }
 
 /* ---- task management ---- */
@@ -417,7 +425,7 @@ static void tmf_cb(struct iscsi_context *ctx, int status, void *data,
     if (t->req) {
         t->req->cqe.result = response;
     }
-    task_finish(t);
+    task_finish(t, 0);
 }
 
 /*
@@ -442,7 +450,7 @@ void iscsi_hba_tmf_submit(IscsiHbaSession *sess, IscsiHbaRequest *req,
         if (!victim) {
             /* Already completed (or never sent): nothing to abort. */
             req->cqe.result = ISCSI_TMR_TASK_DOES_NOT_EXIST;
-            task_finish(t);
+            task_finish(t, 0);
             return;
         }
         ritt = victim->task->itt;
@@ -466,10 +474,10 @@ static void report_luns_cb(struct iscsi_context *ctx, int status,
     IscsiHbaTask *t = opaque;
     IscsiHbaRequest *req = t->req;
     struct scsi_task *task = t->task;
-    uint32_t need, len;
+    uint64_t need;
 
     if (!req) {
-        task_finish(t);
+        task_finish(t, 0);
         return;
     }
     if (status == SCSI_STATUS_CANCELLED) {
@@ -482,22 +490,18 @@ static void report_luns_cb(struct iscsi_context *ctx, int status,
                   ISCSI_HBA_DETAIL_NONE);
         return;
     }
-    need = ldl_be_p(task->datain.data) + 8;
-    len = le32_to_cpu(req->sqe.u.buf.len);
+    /* LUN LIST LENGTH comes from the target: no 32-bit wrap. */
+    need = (uint64_t)ldl_be_p(task->datain.data) + 8;
     req->cqe.result = need;
-    if (len < need) {
+    if (le32_to_cpu(req->sqe.u.buf.len) < need) {
         task_fail(t, ISDSC_BUFFER_TOO_SMALL, ISCSI_HBA_DETAIL_BAD_LENGTH);
         return;
     }
-    /* Copy out like any admin buffer; the request completes here. */
-    t->req = NULL;
-    req->task = NULL;
-    if (iscsi_hba_admin_write(req, le64_to_cpu(req->sqe.u.buf.addr),
+    iscsi_hba_req_set_payload(req, ISCSI_HBA_PAYLOAD_BUFFER,
+                              le64_to_cpu(req->sqe.u.buf.addr),
                               task->datain.data,
-                              MIN(need, task->datain.size))) {
-        iscsi_hba_req_complete(req);
-    }
-    task_finish(t);
+                              MIN(need, task->datain.size));
+    task_finish(t, 0);
 }
 
 /* REPORT LUNS allocation length: at least 16 (SPC), at most 64 KiB. */

@@ -17,6 +17,9 @@
  * libiscsi's own silent reconnect is switched off: the device reconnects
  * itself so that the guest learns about the loss and the recovery.
  *
+ * While the VM is stopped no socket is serviced: libiscsi would write READ
+ * data into guest RAM.  Timers keep ticking, but a tick only re-arms.
+ *
  * A session id is (generation << 16) | (slot + 1): never 0, stable across
  * reconnects, and a stale id of a reused slot does not match.
  *
@@ -143,7 +146,10 @@ static bool slot_alloc(IscsiHbaSession *sess)
 
     for (i = 0; i < s->max_sessions; i++) {
         if (!s->sessions[i]) {
-            s->session_gen[i] = s->session_gen[i] + 1 ?: 1;
+            uint16_t gen = s->session_gen[i] + 1;
+
+            /* Generation 0 would make a valid-looking stale id. */
+            s->session_gen[i] = gen ?: 1;
             sess->id = (uint32_t)s->session_gen[i] << 16 | (i + 1);
             s->sessions[i] = sess;
             return true;
@@ -173,6 +179,10 @@ void iscsi_hba_session_update_events(IscsiHbaSession *sess)
     int fd, ev;
 
     if (!sess->ctx || sess->in_service) {
+        return;
+    }
+    if (!sess->s->vm_running) {
+        session_unregister_fd(sess);
         return;
     }
     fd = iscsi_get_fd(sess->ctx);
@@ -209,22 +219,39 @@ static void session_destroy_ctx(IscsiHbaSession *sess)
     iscsi_hba_scsi_reap(sess);
 }
 
-static void session_free(IscsiHbaSession *sess)
+static void session_unlink(IscsiHbaSession *sess)
 {
     IscsiHbaState *s = sess->s;
 
+    if (sess->id && iscsi_hba_session_lookup(s, sess->id) == sess) {
+        s->sessions[extract32(sess->id, 0, 16) - 1] = NULL;
+    }
+    if (sess->login.discovery && !sess->unlinked) {
+        QLIST_REMOVE(sess, link);
+    }
+    sess->unlinked = true;
+}
+
+/*
+ * Free a session.  From inside a libiscsi callback of its own context the
+ * session only leaves the adapter's tables; session_settle() frees it
+ * when libiscsi has returned.
+ */
+static void session_free(IscsiHbaSession *sess)
+{
+    if (sess->in_service) {
+        sess->waiter = NULL;
+        sess->free_pending = true;
+        session_unlink(sess);
+        return;
+    }
     trace_iscsi_hba_session_free(sess->id);
     if (sess->resolve) {
         iscsi_hba_resolve_cancel(sess->resolve);
     }
     session_destroy_ctx(sess);
     timer_free(sess->tick);
-    if (sess->id && iscsi_hba_session_lookup(s, sess->id) == sess) {
-        s->sessions[extract32(sess->id, 0, 16) - 1] = NULL;
-    }
-    if (sess->login.discovery) {
-        QLIST_REMOVE(sess, link);
-    }
+    session_unlink(sess);
     secret_wipe(&sess->login, sizeof(sess->login));
     g_free(sess->portal);
     g_free(sess);
@@ -235,6 +262,13 @@ static bool session_settle(IscsiHbaSession *sess)
 {
     if (sess->in_service) {
         return true;
+    }
+    if (!sess->free_pending && sess->ctx &&
+        !iscsi_hba_scsi_reap_retired(sess, false)) {
+        /* The target keeps finished WRITEs' Data-Out queued: reset. */
+        sess->in_service++;
+        session_connection_error(sess);
+        sess->in_service--;
     }
     if (sess->free_pending) {
         session_free(sess);
@@ -289,12 +323,20 @@ static bool session_service(IscsiHbaSession *sess, int revents)
 
 static void session_fd_read(void *opaque)
 {
-    session_service(opaque, POLLIN);
+    IscsiHbaSession *sess = opaque;
+
+    if (sess->s->vm_running) {
+        session_service(sess, POLLIN);
+    }
 }
 
 static void session_fd_write(void *opaque)
 {
-    session_service(opaque, POLLOUT);
+    IscsiHbaSession *sess = opaque;
+
+    if (sess->s->vm_running) {
+        session_service(sess, POLLOUT);
+    }
 }
 
 /* ---- the waiting admin command ---- */
@@ -461,15 +503,25 @@ static struct iscsi_context *session_new_ctx(IscsiHbaSession *sess)
         secret_wipe(secret, l->secret_len);
     }
     if (l->auth == ISCSI_HBA_AUTH_MUTUAL_CHAP) {
-        iscsi_set_target_username_pwd(ctx, l->target_user, l->target_secret);
+        /*
+         * A guest session's target proves itself with the secret of
+         * SET_CHAP_SECRET as it is now; a host target's was read when its
+         * object was created.
+         */
+        iscsi_set_target_username_pwd(ctx, l->target_user,
+                                      l->host_configured ? l->target_secret :
+                                      s->chap_initiator_secret);
     }
     iscsi_set_noautoreconnect(ctx, 1);
     iscsi_set_timeout(ctx, s->cmd_timeout);
     return ctx;
 }
 
+static void session_resolved(void *opaque, const char *portal, int err);
+
 static void session_start_connect(IscsiHbaSession *sess)
 {
+    assert(sess->portal);
     sess->ctx = session_new_ctx(sess);
     if (!sess->ctx) {
         session_login_failed(sess, ISDSC_OUT_OF_RESOURCES,
@@ -488,6 +540,19 @@ static void session_start_connect(IscsiHbaSession *sess)
         return;
     }
     iscsi_hba_session_update_events(sess);
+}
+
+/* An attempt starts with a name lookup until one has succeeded. */
+static void session_start_attempt(IscsiHbaSession *sess)
+{
+    if (sess->portal) {
+        session_start_connect(sess);
+        return;
+    }
+    sess->deadline = now_ms() + sess->s->login_timeout * 1000;
+    sess->resolve = iscsi_hba_resolve(sess->s, sess->login.host,
+                                      sess->login.port, session_resolved,
+                                      sess);
 }
 
 static void session_resolved(void *opaque, const char *portal, int err)
@@ -582,7 +647,7 @@ static void session_reconnect_tick(IscsiHbaSession *sess)
 {
     int64_t now = now_ms();
 
-    if (sess->ctx) {
+    if (sess->ctx || sess->resolve) {
         return;                     /* an attempt is under way */
     }
     if (now - sess->lost_at >= time2retain(sess) * 1000) {
@@ -592,9 +657,9 @@ static void session_reconnect_tick(IscsiHbaSession *sess)
                              sess->id, sess->last_status);
         return;
     }
-    if (now >= sess->next_retry) {
+    if (now >= sess->next_retry && !sess->resolve) {
         sess->next_retry = now + time2wait(sess) * 1000;
-        session_start_connect(sess);
+        session_start_attempt(sess);
     }
 }
 
@@ -603,6 +668,9 @@ static void session_tick(void *opaque)
     IscsiHbaSession *sess = opaque;
 
     timer_mod(sess->tick, now_ms() + TICK_MS);
+    if (!sess->s->vm_running) {
+        return;
+    }
     if (sess->ctx && !session_service(sess, 0)) {
         return;
     }
@@ -654,11 +722,15 @@ uint32_t iscsi_hba_session_login(IscsiHbaState *s, IscsiHbaRequest *req,
             }
         }
     }
+    if (req && iscsi_hba_resolve_busy(s, login->host)) {
+        return ISDSC_SESSION_BUSY;
+    }
     sess = g_new0(IscsiHbaSession, 1);
     sess->s = s;
     sess->login = *login;
     sess->fd = -1;
     QTAILQ_INIT(&sess->tasks);
+    QTAILQ_INIT(&sess->retired);
     if (login->discovery) {
         QLIST_INSERT_HEAD(&s->discoveries, sess, link);
     } else if (!slot_alloc(sess)) {
@@ -675,7 +747,7 @@ uint32_t iscsi_hba_session_login(IscsiHbaState *s, IscsiHbaRequest *req,
     sess->deadline = now_ms() + s->login_timeout * 1000;
     timer_mod(sess->tick, now_ms() + TICK_MS);
     trace_iscsi_hba_login(sess->id, login->host, login->port);
-    sess->resolve = iscsi_hba_resolve(login->host, login->port,
+    sess->resolve = iscsi_hba_resolve(s, login->host, login->port,
                                       session_resolved, sess);
     return 0;
 }
@@ -702,7 +774,8 @@ static void session_logout_cb(struct iscsi_context *ctx, int status,
 void iscsi_hba_session_logout(IscsiHbaSession *sess, IscsiHbaRequest *req)
 {
     trace_iscsi_hba_logout(sess->id);
-    if (sess->waiter) {
+    if (sess->waiter || iscsi_hba_session_abi_state(sess) ==
+                        ISCSI_HBA_SESSION_STATE_LOGGING_IN) {
         iscsi_hba_req_fail(req, ISDSC_SESSION_BUSY, ISCSI_HBA_DETAIL_NONE);
         return;
     }
@@ -740,6 +813,22 @@ void iscsi_hba_sessions_drop_all(IscsiHbaState *s)
     while (!QLIST_EMPTY(&s->discoveries)) {
         QLIST_FIRST(&s->discoveries)->waiter = NULL;
         session_free(QLIST_FIRST(&s->discoveries));
+    }
+}
+
+/* The VM stopped or runs again: stop or start watching the sockets. */
+void iscsi_hba_sessions_vm_state(IscsiHbaState *s)
+{
+    IscsiHbaSession *sess;
+    unsigned i;
+
+    for (i = 0; i < s->max_sessions; i++) {
+        if (s->sessions[i]) {
+            iscsi_hba_session_update_events(s->sessions[i]);
+        }
+    }
+    QLIST_FOREACH(sess, &s->discoveries, link) {
+        iscsi_hba_session_update_events(sess);
     }
 }
 
@@ -803,9 +892,10 @@ static void session_discovery_cb(struct iscsi_context *ctx, int status,
         req->cqe.result = text->len;
         iscsi_hba_req_fail(req, ISDSC_BUFFER_TOO_SMALL,
                            ISCSI_HBA_DETAIL_BAD_LENGTH);
-    } else if (!text->len ||
-               iscsi_hba_admin_write(req, le64_to_cpu(req->sqe.u.buf.addr2),
-                                     text->str, text->len)) {
+    } else {
+        iscsi_hba_req_set_payload(req, ISCSI_HBA_PAYLOAD_BUFFER,
+                                  le64_to_cpu(req->sqe.u.buf.addr2),
+                                  text->str, text->len);
         req->cqe.result = text->len;
         iscsi_hba_req_complete(req);
     }

@@ -57,6 +57,7 @@ struct IscsiHbaSession {
     unsigned in_service;            /* nesting of libiscsi calls */
     bool free_pending;              /* free once out of libiscsi */
     bool ctx_dead;                  /* drop ctx once out of libiscsi */
+    bool unlinked;                  /* out of the adapter's tables */
 
     QEMUTimer *tick;                /* 1 s housekeeping */
     int64_t deadline;               /* login/logout, ms; 0 = none */
@@ -73,6 +74,8 @@ struct IscsiHbaSession {
     uint32_t reconnects;
     uint32_t last_status;
     QTAILQ_HEAD(, IscsiHbaTask) tasks;      /* SCSI commands and TMFs */
+    QTAILQ_HEAD(, IscsiHbaTask) retired;    /* finished WRITEs (scsi.c) */
+    unsigned retired_count;
 };
 
 /* session.c */
@@ -86,9 +89,14 @@ IscsiHbaSession *iscsi_hba_req_session(IscsiHbaRequest *req);
 
 /* resolve.c: getaddrinfo in the thread pool */
 typedef void IscsiHbaResolveCb(void *opaque, const char *portal, int err);
-IscsiHbaResolve *iscsi_hba_resolve(const char *host, uint16_t port,
-                                   IscsiHbaResolveCb *cb, void *opaque);
+IscsiHbaResolve *iscsi_hba_resolve(IscsiHbaState *s, const char *host,
+                                   uint16_t port, IscsiHbaResolveCb *cb,
+                                   void *opaque);
 void iscsi_hba_resolve_cancel(IscsiHbaResolve *r);
+bool iscsi_hba_resolve_busy(IscsiHbaState *s, const char *host);
+void iscsi_hba_resolve_init(IscsiHbaState *s);
+void iscsi_hba_resolve_cleanup(IscsiHbaState *s);
+bool iscsi_hba_host_is_numeric(const char *host);
 
 /* scsi.c */
 void iscsi_hba_scsi_submit(IscsiHbaSession *sess, IscsiHbaRequest *req,
@@ -101,5 +109,6 @@ void iscsi_hba_task_detach(IscsiHbaRequest *req);
 void iscsi_hba_scsi_cancel_all(IscsiHbaSession *sess, uint32_t status,
                                uint16_t detail);
 void iscsi_hba_scsi_reap(IscsiHbaSession *sess);
+bool iscsi_hba_scsi_reap_retired(IscsiHbaSession *sess, bool ctx_gone);
 
 #endif

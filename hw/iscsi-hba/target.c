@@ -9,8 +9,10 @@
  *
  * The adapter logs in to its host-configured targets whenever the guest
  * enables it, so a guest (or its boot firmware) finds them without issuing
- * a LOGIN.  CHAP secrets come only from secret objects: the object keeps
- * the secret's id, never the secret.
+ * a LOGIN.  CHAP secrets come only from secret objects, read once when the
+ * target object is created: deleting or replacing the secret object later
+ * changes nothing.  A target object is immutable once created, and must
+ * exist before its adapter is realized.
  *
  * Copyright (c) 2026 The iscsi-hba authors
  *
@@ -42,10 +44,14 @@ struct IscsiHbaTarget {
     char *target_user;              /* mutual CHAP */
     char *target_password_secret;
 
-    /* Parsed by complete() */
+    /* Set by complete() */
+    bool complete;
     char *host;
     uint16_t port;
+    char *secret;                   /* CHAP secrets, wiped at finalize */
+    char *target_secret;
     bool in_use;                    /* by a realized adapter */
+    bool warned;                    /* its login failure was reported */
 };
 
 /* "host", "host:port", "[v6addr]" or "[v6addr]:port" */
@@ -97,23 +103,39 @@ fail:
     return false;
 }
 
-/* Look a secret up now, so that a missing one is reported at start-up. */
-static bool secret_check(const char *prop, const char *id, Error **errp)
+static void secret_free(char *secret)
 {
-    g_autofree char *secret = qcrypto_secret_lookup_as_utf8(id, errp);
+    if (secret) {
+        memset(secret, 0, strlen(secret));
+        g_free(secret);
+    }
+}
+
+/* Read a CHAP secret once, at creation; NULL with @errp set on failure. */
+static char *secret_read(const char *prop, const char *id, Error **errp)
+{
+    char *secret = qcrypto_secret_lookup_as_utf8(id, errp);
 
     if (!secret) {
         error_prepend(errp, "%s: ", prop);
-        return false;
+        return NULL;
     }
     if (!*secret || strlen(secret) >= ISCSI_HBA_STRING_FIELD) {
         error_setg(errp, "%s: the CHAP secret in '%s' must be 1 to %d bytes",
                    prop, id, ISCSI_HBA_STRING_FIELD - 1);
-        memset(secret, 0, strlen(secret));
-        return false;
+        secret_free(secret);
+        return NULL;
     }
-    memset(secret, 0, strlen(secret));
-    return true;
+    return secret;
+}
+
+/* The adapter this object names, if it is already realized. */
+static bool adapter_realized(const char *id)
+{
+    g_autofree char *path = g_strconcat("/machine/peripheral/", id, NULL);
+    Object *obj = object_resolve_path_type(path, TYPE_ISCSI_HBA, NULL);
+
+    return obj && DEVICE(obj)->realized;
 }
 
 static void iscsi_hba_target_complete(UserCreatable *uc, Error **errp)
@@ -152,9 +174,11 @@ static void iscsi_hba_target_complete(UserCreatable *uc, Error **errp)
         error_setg(errp, "user and password-secret go together (CHAP)");
         return;
     }
-    if (t->password_secret &&
-        !secret_check("password-secret", t->password_secret, errp)) {
-        return;
+    if (t->password_secret) {
+        t->secret = secret_read("password-secret", t->password_secret, errp);
+        if (!t->secret) {
+            return;
+        }
     }
     if (!t->target_user != !t->target_password_secret) {
         error_setg(errp, "target-user and target-password-secret go "
@@ -166,11 +190,21 @@ static void iscsi_hba_target_complete(UserCreatable *uc, Error **errp)
                    "password-secret as well");
         return;
     }
-    if (t->target_password_secret &&
-        !secret_check("target-password-secret", t->target_password_secret,
-                      errp)) {
+    if (t->target_password_secret) {
+        t->target_secret = secret_read("target-password-secret",
+                                       t->target_password_secret, errp);
+        if (!t->target_secret) {
+            return;
+        }
+    }
+    if (adapter_realized(t->hba)) {
+        error_setg(errp, "iscsi-hba-target '%s': adapter '%s' is already "
+                   "realized; create targets before the adapter",
+                   object_get_canonical_path_component(OBJECT(t)) ?: "",
+                   t->hba);
         return;
     }
+    t->complete = true;
 }
 
 static bool iscsi_hba_target_can_be_deleted(UserCreatable *uc)
@@ -178,14 +212,10 @@ static bool iscsi_hba_target_can_be_deleted(UserCreatable *uc)
     return !ISCSI_HBA_TARGET(uc)->in_use;
 }
 
-/* Fill login parameters; secrets are looked up now and wiped by the caller */
-static bool host_target_login(IscsiHbaState *s, IscsiHbaTarget *t,
-                              IscsiHbaLogin *l, Error **errp)
+/* Fill login parameters; the caller wipes them (they hold secrets). */
+static void host_target_login(IscsiHbaState *s, IscsiHbaTarget *t,
+                              IscsiHbaLogin *l)
 {
-    g_autofree char *secret = NULL;
-    g_autofree char *target_secret = NULL;
-    bool ok = true;
-
     memset(l, 0, sizeof(*l));
     pstrcpy(l->target, sizeof(l->target), t->target);
     pstrcpy(l->initiator, sizeof(l->initiator),
@@ -193,31 +223,33 @@ static bool host_target_login(IscsiHbaState *s, IscsiHbaTarget *t,
     pstrcpy(l->host, sizeof(l->host), t->host);
     l->port = t->port;
     l->host_configured = true;
-    if (t->user) {
-        secret = qcrypto_secret_lookup_as_utf8(t->password_secret, errp);
-        ok = secret && strlen(secret) < sizeof(l->secret);
-        if (ok) {
-            l->auth = ISCSI_HBA_AUTH_CHAP;
-            pstrcpy(l->user, sizeof(l->user), t->user);
-            l->secret_len = strlen(secret);
-            memcpy(l->secret, secret, l->secret_len);
-            memset(secret, 0, l->secret_len);
+    if (t->secret) {
+        l->auth = ISCSI_HBA_AUTH_CHAP;
+        pstrcpy(l->user, sizeof(l->user), t->user);
+        l->secret_len = strlen(t->secret);
+        memcpy(l->secret, t->secret, l->secret_len);
+    }
+    if (t->target_secret) {
+        l->auth = ISCSI_HBA_AUTH_MUTUAL_CHAP;
+        pstrcpy(l->target_user, sizeof(l->target_user), t->target_user);
+        pstrcpy(l->target_secret, sizeof(l->target_secret),
+                t->target_secret);
+    }
+}
+
+bool iscsi_hba_host_targets_has_portal(IscsiHbaState *s, const char *host,
+                                       uint16_t port)
+{
+    unsigned i;
+
+    for (i = 0; s->host_targets && i < s->host_targets->len; i++) {
+        IscsiHbaTarget *t = g_ptr_array_index(s->host_targets, i);
+
+        if (t->port == port && !strcmp(t->host, host)) {
+            return true;
         }
     }
-    if (ok && t->target_user) {
-        target_secret = qcrypto_secret_lookup_as_utf8(
-            t->target_password_secret, errp);
-        ok = target_secret &&
-             strlen(target_secret) < sizeof(l->target_secret);
-        if (ok) {
-            l->auth = ISCSI_HBA_AUTH_MUTUAL_CHAP;
-            pstrcpy(l->target_user, sizeof(l->target_user), t->target_user);
-            pstrcpy(l->target_secret, sizeof(l->target_secret),
-                    target_secret);
-            memset(target_secret, 0, strlen(target_secret));
-        }
-    }
-    return ok;
+    return false;
 }
 
 static int collect_target(Object *obj, void *opaque)
@@ -227,7 +259,7 @@ static int collect_target(Object *obj, void *opaque)
         obj, TYPE_ISCSI_HBA_TARGET);
     const char *id = DEVICE(s)->id;
 
-    if (t && id && !strcmp(t->hba, id)) {
+    if (t && t->complete && id && !strcmp(t->hba, id)) {
         t->in_use = true;
         g_ptr_array_add(s->host_targets, object_ref(obj));
     }
@@ -259,6 +291,8 @@ void iscsi_hba_host_targets_cleanup(IscsiHbaState *s)
  * Enable: log in to every host-configured target.  Nobody waits for these
  * logins; a failed one is retried like a lost connection, and the guest
  * sees the sessions in LIST_SESSIONS (SESSION_INFO flag HOST_CONFIGURED).
+ * The guest decides how often this runs, so a target that cannot even
+ * start a login is reported once, and traced every time.
  */
 void iscsi_hba_host_targets_login(IscsiHbaState *s)
 {
@@ -267,17 +301,17 @@ void iscsi_hba_host_targets_login(IscsiHbaState *s)
 
     for (i = 0; i < s->host_targets->len; i++) {
         IscsiHbaTarget *t = g_ptr_array_index(s->host_targets, i);
-        Error *err = NULL;
         uint32_t status;
 
-        if (!host_target_login(s, t, l, &err)) {
-            error_report_err(err);
-            continue;
-        }
+        host_target_login(s, t, l);
         status = iscsi_hba_session_login(s, NULL, l);
         if (status) {
-            warn_report("iscsi-hba: host target %s: %s", t->target,
-                        iscsi_hba_isdsc_name(status));
+            trace_iscsi_hba_host_target_refused(t->target, status);
+            if (!t->warned) {
+                t->warned = true;
+                warn_report("iscsi-hba: host target %s: %s (reported once)",
+                            t->target, iscsi_hba_isdsc_name(status));
+            }
         }
     }
     memset(l, 0, sizeof(*l));
@@ -288,7 +322,7 @@ unsigned iscsi_hba_host_targets_count(IscsiHbaState *s)
     return s->host_targets ? s->host_targets->len : 0;
 }
 
-#define STR_PROP(field)                                           \
+#define STR_PROP(field, name)                                       \
     static char *get_##field(Object *obj, Error **errp)                 \
     {                                                                   \
         return g_strdup(ISCSI_HBA_TARGET(obj)->field);                  \
@@ -296,18 +330,23 @@ unsigned iscsi_hba_host_targets_count(IscsiHbaState *s)
     static void set_##field(Object *obj, const char *v, Error **errp)   \
     {                                                                   \
         IscsiHbaTarget *t = ISCSI_HBA_TARGET(obj);                      \
+        if (t->complete) {                                              \
+            error_setg(errp, "iscsi-hba-target: '%s' cannot be changed " \
+                       "after the object is created", name);            \
+            return;                                                     \
+        }                                                               \
         g_free(t->field);                                               \
         t->field = g_strdup(v);                                         \
     }
 
-STR_PROP(hba)
-STR_PROP(portal)
-STR_PROP(target)
-STR_PROP(initiator_name)
-STR_PROP(user)
-STR_PROP(password_secret)
-STR_PROP(target_user)
-STR_PROP(target_password_secret)
+STR_PROP(hba, "hba")
+STR_PROP(portal, "portal")
+STR_PROP(target, "target")
+STR_PROP(initiator_name, "initiator-name")
+STR_PROP(user, "user")
+STR_PROP(password_secret, "password-secret")
+STR_PROP(target_user, "target-user")
+STR_PROP(target_password_secret, "target-password-secret")
 
 static void iscsi_hba_target_finalize(Object *obj)
 {
@@ -322,6 +361,8 @@ static void iscsi_hba_target_finalize(Object *obj)
     g_free(t->target_user);
     g_free(t->target_password_secret);
     g_free(t->host);
+    secret_free(t->secret);
+    secret_free(t->target_secret);
 }
 
 static void iscsi_hba_target_class_init(ObjectClass *oc, void *data)

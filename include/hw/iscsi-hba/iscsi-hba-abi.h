@@ -312,6 +312,7 @@ struct iscsi_hba_cqe {
 #define ISCSI_HBA_DETAIL_TIMEOUT        25  /* no answer in time */
 #define ISCSI_HBA_DETAIL_CONNECTION_LOST 26 /* session lost its connection */
 #define ISCSI_HBA_DETAIL_BAD_LUN        27
+#define ISCSI_HBA_DETAIL_NOT_ALLOWED    28  /* host policy (guest-portals) */
 
 /*
  * Data structures in guest buffers
