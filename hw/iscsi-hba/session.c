@@ -312,12 +312,13 @@ static bool session_service(IscsiHbaSession *sess, int revents)
 
     sess->in_service++;
     ret = iscsi_service(sess->ctx, revents);
-    sess->in_service--;
     if (sess->ctx && !sess->ctx_dead && !sess->free_pending &&
         (ret < 0 || session_ctx_broken(sess))) {
         trace_iscsi_hba_session_error(sess->id, iscsi_get_error(sess->ctx));
+        /* Still "in service": teardown it decides waits for the settle. */
         session_connection_error(sess);
     }
+    sess->in_service--;
     return session_settle(sess);
 }
 
