@@ -119,7 +119,7 @@ boot_side() {
     # shellcheck disable=SC2054
     if [ "$side" = a ]; then
         args+=(${GUEST_FILES[@]+"${GUEST_FILES[@]}"} -a guest.side=hba bench-fio
-               -device iscsi-hba,id=hba0
+               -device iscsi-hba,id=hba0,guest-portals=host-targets
                -object "iscsi-hba-target,id=t0,hba=hba0,portal=$TGTD_PORTAL,target=$TGTD_IQN")
     else
         args+=(${GUEST_FILES[@]+"${GUEST_FILES[@]}"} -a guest.side=virtio bench-fio

@@ -12,10 +12,11 @@
 # LUN (tests/guest/tgtd.sh; stopped by a trap, also on Ctrl-C); boot Debian
 # 12's kernel under TCG on q35 with
 #
-#   -device iscsi-hba,id=hba0
+#   -device iscsi-hba,id=hba0,guest-portals=host-targets
 #   -object iscsi-hba-target,id=t0,hba=hba0,portal=127.0.0.1:<port>,target=<iqn>
 #
-# so the adapter logs in by itself once the driver enables it.  In the
+# so the adapter logs in by itself once the driver enables it (and a
+# LOGIN or DISCOVERY from the guest may only go to that portal).  In the
 # guest: load the driver, show the disk, write and read back a few MiB.
 #
 # From a terminal you are then left at the guest's shell (busybox, serial
@@ -219,7 +220,7 @@ qemu_command() {
         -m "${GUEST_MEM:-512}" -smp "${GUEST_SMP:-1}"
         -nodefaults -no-reboot
         -kernel "$VMLINUX" -initrd "$WORK/initrd.cpio" -append "$append"
-        -device iscsi-hba,id=hba0
+        -device iscsi-hba,id=hba0,guest-portals=host-targets
         -object "iscsi-hba-target,id=t0,hba=hba0,portal=$TGTD_PORTAL,target=$TGTD_IQN"
     )
 }

@@ -107,6 +107,13 @@ run_guest_hooked() {
     return "$rc"
 }
 
+# -device iscsi-hba,id=hba0[,@1]: guest LOGIN and DISCOVERY may reach
+# tgtd's portal (exactly), which the guest scripts log in to, and nothing
+# else (the device's default would allow only the host target's portal).
+hba_dev() {
+    echo "iscsi-hba,id=hba0,guest-portals=$TGTD_PORTAL${1:+,$1}"
+}
+
 # One tgtd per test, in a subshell: tgtd.sh's EXIT trap stops it there.
 host_target() {
     echo "-object" "iscsi-hba-target,id=t0,hba=hba0,portal=$TGTD_PORTAL,target=$TGTD_IQN"
@@ -118,7 +125,7 @@ test_hba_disk() {
         tgtd_start "$SIZE_MB" 1
         # shellcheck disable=SC2046 # host_target prints two words
         run_guest hba-disk -a guest.expect_irq=MSI-X -a guest.expect_queues=1 \
-            -- -device iscsi-hba,id=hba0 $(host_target)
+            -- -device "$(hba_dev)" $(host_target)
     )
 }
 
@@ -128,7 +135,7 @@ test_hba_intx() {
         tgtd_start "$SIZE_MB" 1
         # shellcheck disable=SC2046
         run_guest hba-disk -a guest.expect_irq=INTx -a guest.expect_queues=1 \
-            -- -device iscsi-hba,id=hba0,msix=off $(host_target)
+            -- -device "$(hba_dev msix=off)" $(host_target)
     )
 }
 
@@ -137,7 +144,7 @@ test_hba_fs() {
         . "$TOP/tests/guest/tgtd.sh"
         tgtd_start "$SIZE_MB" 1
         # shellcheck disable=SC2046
-        run_guest hba-fs -- -device iscsi-hba,id=hba0 $(host_target)
+        run_guest hba-fs -- -device "$(hba_dev)" $(host_target)
     )
 }
 
@@ -147,7 +154,7 @@ test_hba_fio_verify() {
         tgtd_start "$SIZE_MB" 1
         # shellcheck disable=SC2046
         GUEST_SMP=2 run_guest hba-fio-verify -a guest.expect_queues=2 \
-            -- -device iscsi-hba,id=hba0 $(host_target)
+            -- -device "$(hba_dev)" $(host_target)
     )
 }
 
@@ -169,7 +176,7 @@ test_hba_login() {
         _tgtadm --op bind --mode account --tid 2 --user "$CHAP_USER"
         run_guest hba-login -a "guest.chap_iqn=$chap_iqn" -a "guest.chap_user=$CHAP_USER" \
             -a "guest.chap_secret=$CHAP_SECRET" -a guest.chap_size_mb=32 \
-            -- -device iscsi-hba,id=hba0 || rc=$?
+            -- -device "$(hba_dev)" || rc=$?
         # tgtd.sh removes tid 1 only; it exits sooner without tid 2
         _tgtadm --op update --mode target --tid 2 -n state -v offline > /dev/null 2>&1 || true
         _tgtadm --op delete --force --mode target --tid 2 > /dev/null 2>&1 || true
@@ -190,7 +197,7 @@ test_hba_unload() {
         # shellcheck disable=SC2046
         # a driver that waits for the reconnection hangs in rmmod: 60 s
         run_guest hba-unload -t 60 -a "guest.iqn2=$TGTD_IQN-2" \
-            -- -device "iscsi-hba,id=hba0,fault-rules=op=scsi,,target=$TGTD_IQN-2,,opcode=0,,action=disconnect" \
+            -- -device "$(hba_dev "fault-rules=op=scsi,,target=$TGTD_IQN-2,,opcode=0,,action=disconnect")" \
             $(host_target) || rc=$?
         _tgtadm --op update --mode target --tid 2 -n state -v offline > /dev/null 2>&1 || true
         _tgtadm --op delete --force --mode target --tid 2 > /dev/null 2>&1 || true
@@ -213,7 +220,7 @@ test_hba_sgchain() {
         tgtd_start "$SIZE_MB" 1
         # shellcheck disable=SC2046
         run_guest hba-sgchain -k "$SGVEC" \
-            -- -device iscsi-hba,id=hba0,max-sg-elements=1024,max-transfer=4194304 $(host_target)
+            -- -device "$(hba_dev max-sg-elements=1024,max-transfer=4194304)" $(host_target)
     )
 }
 
@@ -230,7 +237,7 @@ test_hba_reset() {
         _tgtadm --op bind --mode target --tid 2 -I ALL
         # shellcheck disable=SC2046 # 2 vCPUs: resets with 2 I/O queues
         GUEST_SMP=2 run_guest hba-reset -a "guest.iqn2=$TGTD_IQN-2" \
-            -- -device iscsi-hba,id=hba0 $(host_target) || rc=$?
+            -- -device "$(hba_dev)" $(host_target) || rc=$?
         _tgtadm --op update --mode target --tid 2 -n state -v offline > /dev/null 2>&1 || true
         _tgtadm --op delete --force --mode target --tid 2 > /dev/null 2>&1 || true
         exit "$rc"
@@ -257,7 +264,7 @@ test_hba_target_lost() {
         tgtd_start "$SIZE_MB" 1
         local rule="op=scsi,direction=write,lba-start=$FAULT_LBA_LOST,lba-end=$((FAULT_LBA_LOST + 7)),action=disconnect"
         run_guest_hooked target_acl hba-target-lost -a "guest.lba_lost=$FAULT_LBA_LOST" \
-            -- -device "iscsi-hba,id=hba0,fault-rules=${rule//,/,,}"
+            -- -device "$(hba_dev "fault-rules=${rule//,/,,}")"
     )
 }
 
@@ -297,7 +304,7 @@ test_hba_faults() {
             -a "guest.lba_werr=$FAULT_LBA_WERR" -a "guest.lba_merr=$FAULT_LBA_MERR" \
             -a "guest.lba_terr=$FAULT_LBA_TERR" -a "guest.lba_late=$FAULT_LBA_LATE" \
             -a "guest.lba_slow=$FAULT_LBA_SLOW" \
-            -- -device "iscsi-hba,id=hba0,fault-rules=$(fault_rules)"
+            -- -device "$(hba_dev "fault-rules=$(fault_rules)")"
     )
 }
 

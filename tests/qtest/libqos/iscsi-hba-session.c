@@ -35,15 +35,33 @@ QIscsiHbaTest *qihba_t_start(TgtdFixture *fx, int lt, int ct,
 QIscsiHbaTest *qihba_t_start_args(TgtdFixture *fx, int lt, int ct,
                                   const char *extra, const char *args)
 {
-    QIscsiHbaTest *t = g_new0(QIscsiHbaTest, 1);
+    QIscsiHbaTest *t = qihba_t_new(fx, lt, ct, extra, args);
+
+    qihba_t_enable(t);
+    return t;
+}
+
+QIscsiHbaTest *qihba_t_new(TgtdFixture *fx, int lt, int ct,
+                           const char *extra, const char *args)
+{
+    bool portals = extra && strstr(extra, "guest-portals=");
     QTestState *qts;
 
     /* Single-quoted for the shell, so that @extra may hold ';' */
     g_assert_null(extra ? strchr(extra, '\'') : NULL);
     qts = qtest_initf("-machine pc -nodefaults %s -device "
                       "'iscsi-hba,id=hba0,login-timeout=%d,"
-                      "command-timeout=%d%s%s'", args ? args : "", lt, ct,
+                      "command-timeout=%d%s%s%s'", args ? args : "", lt, ct,
+                      portals ? "" : ",guest-portals=" QIHBA_GUEST_PORTALS,
                       extra ? "," : "", extra ? extra : "");
+    return qihba_t_attach(qts, fx, lt, ct);
+}
+
+QIscsiHbaTest *qihba_t_attach(QTestState *qts, TgtdFixture *fx, int lt,
+                              int ct)
+{
+    QIscsiHbaTest *t = g_new0(QIscsiHbaTest, 1);
+
     t->h = qihba_init(qts);
     t->qts = qts;
     t->fx = fx;
@@ -51,13 +69,22 @@ QIscsiHbaTest *qihba_t_start_args(TgtdFixture *fx, int lt, int ct,
     t->ct = ct;
     t->stash[0] = g_array_new(false, false, sizeof(QIscsiHbaStashed));
     t->stash[1] = g_array_new(false, false, sizeof(QIscsiHbaStashed));
+    return t;
+}
+
+void qihba_t_enable(QIscsiHbaTest *t)
+{
+    /* Completions of an earlier enable are gone with its queues */
+    g_array_set_size(t->stash[0], 0);
+    g_array_set_size(t->stash[1], 0);
     qihba_enable(t->h, QIHBA_ADMIN_ENTRIES);
     g_assert_cmphex(qihba_create_io_queue(t->h, QIHBA_IO_QID,
                                           QIHBA_IO_ENTRIES, QIHBA_IO_ENTRIES,
                                           0, false), ==, 0);
-    t->scratch = qihba_alloc(t->h, QIHBA_SCRATCH_SIZE, 0);
-    t->sense = qihba_alloc(t->h, ISCSI_HBA_MAX_SENSE_LEN, 0);
-    return t;
+    if (!t->scratch) {
+        t->scratch = qihba_alloc(t->h, QIHBA_SCRATCH_SIZE, 0);
+        t->sense = qihba_alloc(t->h, ISCSI_HBA_MAX_SENSE_LEN, 0);
+    }
 }
 
 void qihba_t_quit(QIscsiHbaTest *t)

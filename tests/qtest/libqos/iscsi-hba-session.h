@@ -55,13 +55,38 @@ typedef struct QIscsiHbaSense {
     uint8_t ascq;
 } QIscsiHbaSense;
 
+/*
+ * The guest-portals property qihba_t_start*() and qihba_t_new() give the
+ * device unless @extra sets guest-portals itself: the tests log in from
+ * the guest to the fixture's tgtd and to closed ports on 127.0.0.1, which
+ * the device's default (host-targets) refuses.
+ */
+#define QIHBA_GUEST_PORTALS     "127.0.0.1"
+
 /* Setup and teardown */
-/* Start QEMU: -device iscsi-hba,id=hba0,login-timeout=@lt,...,@extra */
+/*
+ * Start QEMU: -device iscsi-hba,id=hba0,login-timeout=@lt,...,@extra
+ * (and guest-portals=QIHBA_GUEST_PORTALS); the controller is enabled.
+ */
 QIscsiHbaTest *qihba_t_start(TgtdFixture *fx, int lt, int ct,
                              const char *extra);
 /* qihba_t_start() with more command line @args (e.g. -object ...). */
 QIscsiHbaTest *qihba_t_start_args(TgtdFixture *fx, int lt, int ct,
                                   const char *extra, const char *args);
+/* qihba_t_start_args() without the enable: the controller stays off. */
+QIscsiHbaTest *qihba_t_new(TgtdFixture *fx, int lt, int ct,
+                           const char *extra, const char *args);
+/*
+ * A QIscsiHbaTest on a QEMU the caller started with an iscsi-hba whose
+ * login-timeout is @lt and command-timeout @ct; not enabled yet.
+ */
+QIscsiHbaTest *qihba_t_attach(QTestState *qts, TgtdFixture *fx, int lt,
+                              int ct);
+/*
+ * Enable the controller and create the I/O queue pair (again, after a
+ * disable); scratch memory is allocated the first time.
+ */
+void qihba_t_enable(QIscsiHbaTest *t);
 /* Quit QEMU and free @t. */
 void qihba_t_quit(QIscsiHbaTest *t);
 /* tgtd_fixture_start(); @abort_hook(fx) runs if the test binary aborts. */
