@@ -12,14 +12,18 @@
  * Who may touch guest memory when:
  *   - WRITE data is copied in when the command is submitted, from the
  *     guarded queue bottom half;
- *   - READ data is copied out, and mappings are released with the number
- *     of bytes really received, only by iscsi_hba_databuf_complete(),
- *     which the queue bottom half calls when it posts the completion;
+ *   - READ data in bounced pieces is copied out only by
+ *     iscsi_hba_databuf_complete(), which the queue bottom half calls when
+ *     it posts the completion;
  *   - iscsi_hba_databuf_release() gives the guest memory back without
  *     writing a byte, from any context.  libiscsi may go on using the
  *     iovec afterwards (Data-Out still queued, late Data-In), so the iovec
  *     is pointed at host memory that holds nothing of value: a zero page
  *     for outgoing data, a scratch area for incoming data.
+ *
+ * Mapped pieces are always guest RAM: unmapping them writes nothing.  A
+ * READ's are unmapped with their full length, since libiscsi may have
+ * written any part of them (that marks the pages dirty, nothing more).
  *
  * Copyright (c) 2026 The iscsi-hba authors
  *
@@ -229,20 +233,17 @@ static void *sink(IscsiHbaDataBuf *b)
     return s->scratch_sink;
 }
 
-static void unmap_pieces(IscsiHbaDataBuf *b, uint32_t done)
+static void unmap_pieces(IscsiHbaDataBuf *b)
 {
-    uint32_t left = done;
     int i;
 
     for (i = 0; i < b->niov; i++) {
         size_t len = b->iov[i].iov_len;
-        size_t access = MIN(len, left);
 
         if (!b->pieces[i].bounced) {
             dma_memory_unmap(buf_as(b), b->iov[i].iov_base, len, b->dir,
-                             b->dir == DMA_DIRECTION_FROM_DEVICE ? access : 0);
+                             b->dir == DMA_DIRECTION_FROM_DEVICE ? len : 0);
         }
-        left -= access;
     }
 }
 
@@ -250,7 +251,7 @@ static void unmap_pieces(IscsiHbaDataBuf *b, uint32_t done)
 static void give_back(IscsiHbaDataBuf *b)
 {
     if (!b->released) {
-        unmap_pieces(b, 0);
+        unmap_pieces(b);
         bounce_unreserve(b);
         b->released = true;
     }
@@ -271,28 +272,33 @@ void iscsi_hba_databuf_release(IscsiHbaDataBuf *b)
     }
 }
 
-bool iscsi_hba_databuf_complete(IscsiHbaDataBuf *b, uint32_t done)
+/*
+ * Copy the first @done bytes of bounced READ data to the guest.  Stops
+ * early if a write resets @q (through another device): nothing more may
+ * be written then.
+ */
+bool iscsi_hba_databuf_complete(IscsiHbaDataBuf *b, uint32_t done,
+                                IscsiHbaQueue *q, uint32_t epoch)
 {
     uint32_t left = MIN(done, b->len);
     bool ok = true;
     int i;
 
     assert(!b->released);
-    for (i = 0; i < b->niov && left; i++) {
+    for (i = 0; i < b->niov && left && ok; i++) {
         uint32_t n = MIN(b->iov[i].iov_len, left);
 
-        if (b->pieces[i].bounced && ok &&
+        if (b->pieces[i].bounced &&
             (!iscsi_hba_dma_range_ok(b->s, b->pieces[i].addr, n) ||
              dma_memory_write(buf_as(b), b->pieces[i].addr,
                               b->iov[i].iov_base, n,
-                              MEMTXATTRS_UNSPECIFIED) != MEMTX_OK)) {
+                              MEMTXATTRS_UNSPECIFIED) != MEMTX_OK ||
+             q->epoch != epoch)) {
             ok = false;
         }
         left -= n;
     }
-    unmap_pieces(b, MIN(done, b->len));
-    bounce_unreserve(b);
-    b->released = true;
+    give_back(b);
     return ok;
 }
 

@@ -23,7 +23,8 @@ bool iscsi_hba_databuf_prepare(IscsiHbaState *s, QEMUSGList *qsg,
                                uint32_t *status, uint16_t *detail);
 struct scsi_iovec *iscsi_hba_databuf_iov(IscsiHbaDataBuf *b, int *niov);
 /* Queue bottom half only: deliver @done bytes of READ data. */
-bool iscsi_hba_databuf_complete(IscsiHbaDataBuf *b, uint32_t done);
+bool iscsi_hba_databuf_complete(IscsiHbaDataBuf *b, uint32_t done,
+                                IscsiHbaQueue *q, uint32_t epoch);
 /* Any context: give guest memory back, write nothing, keep the iovec. */
 void iscsi_hba_databuf_release(IscsiHbaDataBuf *b);
 void iscsi_hba_databuf_free(IscsiHbaDataBuf *b);

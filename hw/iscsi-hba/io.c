@@ -334,3 +334,9 @@ void iscsi_hba_io_cancel(IscsiHbaRequest *req)
     trace_iscsi_hba_io_cancel(req->q->qid, req->cqe.cid);
     iscsi_hba_task_detach(req);
 }
+
+/* After a batch of iscsi_hba_io_cancel(): reset what must be reset. */
+void iscsi_hba_io_cancel_done(IscsiHbaState *s)
+{
+    iscsi_hba_sessions_settle(s);
+}

@@ -248,6 +248,7 @@ void iscsi_hba_identify_fill(IscsiHbaState *s, struct iscsi_hba_identify *id);
 /* io.c */
 void iscsi_hba_io_exec(IscsiHbaRequest *req);
 void iscsi_hba_io_cancel(IscsiHbaRequest *req);
+void iscsi_hba_io_cancel_done(IscsiHbaState *s);
 
 /* events.c */
 void iscsi_hba_event_request(IscsiHbaRequest *req);

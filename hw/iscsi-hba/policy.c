@@ -168,6 +168,11 @@ static bool policy_parse(IscsiHbaPolicy *p, const char *text, Error **errp)
     if (!strcmp(text, "none")) {
         return true;
     }
+    if (!*text) {
+        error_setg(errp, "guest-portals: empty; say 'none' to refuse every "
+                   "portal");
+        return false;
+    }
     for (i = 0; entries[i]; i++) {
         g_autofree char *e = g_strstrip(g_strdup(entries[i]));
         PortalNet n = { 0 };

@@ -24,6 +24,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
+#include "qemu/main-loop.h"
 #include "databuf.h"
 #include "iscsi-hba.h"
 #include "trace.h"
@@ -174,10 +175,9 @@ static void req_payload_failed(IscsiHbaRequest *req, uint16_t detail)
     req->cqe.sense_len = 0;
 }
 
-static void req_write_payload(IscsiHbaRequest *req)
+static void req_write_payload(IscsiHbaRequest *req, IscsiHbaPayload *p)
 {
     IscsiHbaState *s = req->q->s;
-    IscsiHbaPayload *p = &req->payload;
 
     if (p->kind == ISCSI_HBA_PAYLOAD_NONE || !p->len) {
         return;
@@ -202,25 +202,30 @@ static void req_write_payload(IscsiHbaRequest *req)
  * Write what the completion carries besides its CQE, once: the outcome is
  * folded into the CQE, which may have to wait for CQ space.  Addresses
  * are checked again: the BAR may have moved since the command was
- * accepted.
+ * accepted.  The buffers are taken out of the request first: a DMA may
+ * reset the adapter, which drops whatever the request still holds.
  */
 static void req_deliver_payload(IscsiHbaRequest *req)
 {
+    IscsiHbaQueue *q = req->q;
+    IscsiHbaDataBuf *data = req->data;
+    IscsiHbaPayload p = req->payload;
+    uint32_t epoch = q->epoch;
     bool ok = true;
 
-    if (req->data) {
-        ok = iscsi_hba_databuf_complete(req->data, req->data_done);
-        if (!ok) {
+    req->data = NULL;
+    memset(&req->payload, 0, sizeof(req->payload));
+    if (data) {
+        ok = iscsi_hba_databuf_complete(data, req->data_done, q, epoch);
+        if (!ok && q->epoch == epoch) {
             req_payload_failed(req, ISCSI_HBA_DETAIL_DMA_ERROR);
         }
-        iscsi_hba_databuf_free(req->data);
-        req->data = NULL;
+        iscsi_hba_databuf_free(data);
     }
-    if (ok) {
-        req_write_payload(req);
+    if (ok && q->epoch == epoch) {
+        req_write_payload(req, &p);
     }
-    g_free(req->payload.data);
-    memset(&req->payload, 0, sizeof(req->payload));
+    g_free(p.data);
 }
 
 static bool post_cqe(IscsiHbaQueue *q, IscsiHbaRequest *req)
@@ -267,7 +272,7 @@ static unsigned post_completions(IscsiHbaQueue *q)
         uint32_t epoch = q->epoch;
 
         req_deliver_payload(req);
-        if (q->epoch != epoch || !iscsi_hba_running(q->s)) {
+        if (q->epoch != epoch || !iscsi_hba_can_touch_guest(q->s)) {
             break;                  /* that DMA reset or stopped us */
         }
         if (!post_cqe(q, req) || q->epoch != epoch) {
@@ -342,12 +347,38 @@ static void queue_bh_run(IscsiHbaQueue *q)
         return;
     }
     if (posted) {
-        iscsi_hba_irq_notify(q);
+        iscsi_hba_irq_notify(q);    /* an MSI-X write may reset us too */
+        if (!queue_active(q, epoch)) {
+            return;
+        }
     }
     /* Budget used up with work left: yield to the vCPU, continue later. */
     if (!budget && !sq_empty(q) && !QTAILQ_EMPTY(&q->free_reqs)) {
         qemu_bh_schedule(q->bh);
     }
+}
+
+typedef struct DeadPool {
+    IscsiHbaRequest *reqs;
+    unsigned n;
+} DeadPool;
+
+static void dead_pool_free(gpointer opaque)
+{
+    DeadPool *d = opaque;
+    unsigned i;
+
+    /* A command that was executing may have gathered more since. */
+    for (i = 0; i < d->n; i++) {
+        req_drop_resources(&d->reqs[i]);
+    }
+    g_free(d->reqs);
+    g_free(d);
+}
+
+static void unref_state(void *opaque)
+{
+    object_unref(OBJECT(opaque));
 }
 
 static void iscsi_hba_queue_bh(void *opaque)
@@ -363,10 +394,18 @@ static void iscsi_hba_queue_bh(void *opaque)
     s->bh_depth++;
     queue_bh_run(q);
     if (!--s->bh_depth) {
-        g_slist_free_full(s->dead_pools, g_free);
+        g_slist_free_full(s->dead_pools, dead_pool_free);
         s->dead_pools = NULL;
     }
-    object_unref(OBJECT(s));
+    if (DEVICE(s)->realized) {
+        object_unref(OBJECT(s));
+    } else {
+        /*
+         * Unplugged from inside the run: ours may be the last reference,
+         * and the caller still clears the re-entrancy guard in the state.
+         */
+        aio_bh_schedule_oneshot(qemu_get_aio_context(), unref_state, s);
+    }
 }
 
 /* VM start, controller enable: let every queue look for work. */
@@ -472,6 +511,9 @@ void iscsi_hba_queue_delete(IscsiHbaQueue *q)
             iscsi_hba_io_cancel(req);
         }
     }
+    if (q->qid != ISCSI_HBA_ADMIN_QID) {
+        iscsi_hba_io_cancel_done(q->s);
+    }
     for (i = 0; i < q->sq_size; i++) {
         req_drop_resources(&q->pool[i]);
         if (q->pool[i].delay_timer) {
@@ -484,11 +526,19 @@ void iscsi_hba_queue_delete(IscsiHbaQueue *q)
     qemu_bh_delete(q->bh);
     q->bh = NULL;
     if (q->s->bh_depth) {
-        q->s->dead_pools = g_slist_prepend(q->s->dead_pools, q->pool);
+        DeadPool *d = g_new(DeadPool, 1);
+
+        d->reqs = q->pool;
+        d->n = q->sq_size;
+        q->s->dead_pools = g_slist_prepend(q->s->dead_pools, d);
     } else {
         g_free(q->pool);
     }
     q->pool = NULL;
+    QTAILQ_INIT(&q->free_reqs);
+    QTAILQ_INIT(&q->inflight);
+    QTAILQ_INIT(&q->done);
+    q->sq_head = q->sq_tail = q->cq_head = q->cq_tail = 0;
     q->created = false;
     q->inflight_count = 0;
     iscsi_hba_irq_update(q->s);

@@ -13,8 +13,15 @@
  * task's iovec.  So a finished WRITE is "retired": its guest memory is
  * given back at once (the iovec now points at a zero page) and the guest
  * gets its completion, but the scsi_task and iovec are freed only when
- * libiscsi's out-queue is empty or the context is destroyed.  A target
- * that never lets the queue drain gets its connection reset.
+ * libiscsi's out-queue is empty or the context is destroyed.
+ *
+ * Zeros may only reach a task the target has finished with (it answered,
+ * or confirmed an abort): it discards them.  A WRITE the target may still
+ * be executing -- timed out, cancelled by LOGOUT, its queue deleted --
+ * must not get zeros instead of its data, so its connection is reset
+ * (the target then drops the task) before libiscsi can send more.  A
+ * target that never lets the out-queue drain gets its connection reset
+ * too.
  *
  * Copyright (c) 2026 The iscsi-hba authors
  *
@@ -31,8 +38,8 @@
 #include "session.h"
 #include "trace.h"
 
-/* Retired WRITEs a session may hold before its connection is reset. */
-#define MAX_RETIRED 64
+/* Retired WRITEs' iovec entries a session may hold (memory bound). */
+#define MAX_RETIRED_IOVS (1u << 20)
 
 typedef enum IscsiHbaTaskKind {
     TASK_SCSI,
@@ -56,10 +63,16 @@ struct IscsiHbaTask {
     /* Status for SCSI_STATUS_CANCELLED, set by whoever cancels. */
     uint32_t cancel_status;
     uint16_t cancel_detail;
+    bool target_aborted;            /* the target confirmed its abort */
+    uint64_t seq;                   /* submission order in the session */
+    bool in_submit;                 /* inside iscsi_scsi_command_async() */
+    int early_status;               /* a callback that came during it */
+    int niov;
 
     /* TASK_TMF: the command an ABORT_TASK names */
     uint16_t ref_sqid;
     uint16_t ref_cid;
+    uint32_t ritt;
     uint8_t function;
 };
 
@@ -80,6 +93,7 @@ static IscsiHbaTask *task_new(IscsiHbaSession *sess, IscsiHbaRequest *req,
      */
     t->cancel_status = ISDSC_CONNECTION_FAILED;
     t->cancel_detail = ISCSI_HBA_DETAIL_CONNECTION_LOST;
+    t->seq = ++sess->task_seq;
     req->task = t;
     QTAILQ_INSERT_TAIL(&sess->tasks, t, entry);
     return t;
@@ -101,47 +115,78 @@ static bool out_queue_idle(IscsiHbaSession *sess)
                           !(iscsi_which_events(sess->ctx) & POLLOUT));
 }
 
+static int64_t now_ms(void)
+{
+    return qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+}
+
 /* Keep a finished WRITE's task until libiscsi cannot send from it. */
 static void task_retire(IscsiHbaTask *t)
 {
     IscsiHbaSession *sess = t->sess;
 
+    if (QTAILQ_EMPTY(&sess->retired)) {
+        sess->retired_since = now_ms();
+    }
     QTAILQ_INSERT_TAIL(&sess->retired, t, entry);
     sess->retired_count++;
+    sess->retired_iovs += t->niov;
     trace_iscsi_hba_task_retired(sess->id, sess->retired_count);
 }
 
 /*
  * Free retired tasks once libiscsi's out-queue is empty, or all of them
- * when @ctx_gone.  False if the session holds too many: the caller resets
- * the connection, which destroys the context.
+ * when @ctx_gone.  False if the out-queue has not drained for longer than
+ * command-timeout, or the retired tasks take too much memory: the caller
+ * resets the connection, which destroys the context.
  */
 bool iscsi_hba_scsi_reap_retired(IscsiHbaSession *sess, bool ctx_gone)
 {
     IscsiHbaTask *t;
 
+    if (QTAILQ_EMPTY(&sess->retired)) {
+        return true;
+    }
     if (!ctx_gone && !out_queue_idle(sess)) {
-        return sess->retired_count <= MAX_RETIRED;
+        return sess->retired_iovs <= MAX_RETIRED_IOVS &&
+               now_ms() - sess->retired_since <=
+               sess->s->cmd_timeout * 1000LL;
     }
     while ((t = QTAILQ_FIRST(&sess->retired))) {
         QTAILQ_REMOVE(&sess->retired, t, entry);
         task_free(t);
     }
     sess->retired_count = 0;
+    sess->retired_iovs = 0;
     return true;
+}
+
+/*
+ * A WRITE leaves libiscsi while it may still send Data-Out for it: were
+ * the target still executing it, that data would now be zeros.
+ */
+static void task_check_data_out(IscsiHbaTask *t, bool target_done)
+{
+    if (t->buf && t->dir == DMA_DIRECTION_TO_DEVICE && !target_done &&
+        t->sess->ctx && !out_queue_idle(t->sess)) {
+        trace_iscsi_hba_task_reset(t->sess->id);
+        t->sess->reset_needed = true;
+    }
 }
 
 /*
  * Finish a task: complete its request if there is one, and release the
  * task.  @done is the number of READ bytes the target delivered, which
  * the request takes to the guest when it is posted; otherwise the guest
- * memory is given back without a byte written.
+ * memory is given back without a byte written.  @target_done: the target
+ * is finished with the command (answered it, or confirmed its abort).
  */
-static void task_finish(IscsiHbaTask *t, uint32_t done)
+static void task_finish(IscsiHbaTask *t, uint32_t done, bool target_done)
 {
     IscsiHbaRequest *req = t->req;
     bool writes = t->buf && t->dir == DMA_DIRECTION_TO_DEVICE;
 
+    task_check_data_out(t, target_done);
     QTAILQ_REMOVE(&t->sess->tasks, t, entry);
     if (req && t->buf && t->dir == DMA_DIRECTION_FROM_DEVICE && done) {
         req->data = t->buf;
@@ -166,7 +211,7 @@ static void task_fail(IscsiHbaTask *t, uint32_t status, uint16_t detail)
         t->req->cqe.status = status;
         t->req->cqe.detail = detail;
     }
-    task_finish(t, 0);
+    task_finish(t, 0, t->target_aborted);
 }
 
 /* ---- SCSI commands ---- */
@@ -224,6 +269,11 @@ static void scsi_cb(struct iscsi_context *ctx, int status, void *data,
     IscsiHbaTask *t = opaque;
     uint32_t done = 0;
 
+    if (t->in_submit) {
+        /* libiscsi failed the command inside the submission call. */
+        t->early_status = status;
+        return;
+    }
     trace_iscsi_hba_scsi_done(t->sess->id, t->req ? t->req->cqe.cid : 0,
                               status);
     switch (status) {
@@ -242,7 +292,7 @@ static void scsi_cb(struct iscsi_context *ctx, int status, void *data,
         done = scsi_fill_result(t, status);
         iscsi_hba_fault_after_target(t->req);
     }
-    task_finish(t, done);
+    task_finish(t, done, true);
 }
 
 void iscsi_hba_scsi_submit(IscsiHbaSession *sess, IscsiHbaRequest *req,
@@ -255,7 +305,7 @@ void iscsi_hba_scsi_submit(IscsiHbaSession *sess, IscsiHbaRequest *req,
     struct scsi_iovec *iov = NULL;
     uint32_t len = le32_to_cpu(c->data_len), status;
     uint16_t detail;
-    int xfer = SCSI_XFER_NONE, niov = 0;
+    int xfer = SCSI_XFER_NONE, niov = 0, ret;
     DMADirection dma_dir = DMA_DIRECTION_TO_DEVICE;
 
     if (dir == ISCSI_HBA_SCSI_DIR_WRITE) {
@@ -290,19 +340,23 @@ void iscsi_hba_scsi_submit(IscsiHbaSession *sess, IscsiHbaRequest *req,
     if (buf) {
         iov = iscsi_hba_databuf_iov(buf, &niov);
     }
+    t->niov = niov;
     if (xfer == SCSI_XFER_WRITE) {
         scsi_task_set_iov_out(t->task, iov, niov);
     }
-    if (iscsi_scsi_command_async(sess->ctx, lun, t->task, scsi_cb, NULL,
-                                 t) < 0) {
+    trace_iscsi_hba_scsi_submit(sess->id, req->cqe.cid, lun, c->cdb[0],
+                                t->len, niov);
+    t->in_submit = true;
+    ret = iscsi_scsi_command_async(sess->ctx, lun, t->task, scsi_cb, NULL, t);
+    t->in_submit = false;
+    if (ret < 0 || t->early_status) {
+        /* Queued Data-Out may remain after an early failure: no zeros. */
         task_fail(t, ISDSC_SEND_FAILED, ISCSI_HBA_DETAIL_NONE);
         return;
     }
     if (xfer == SCSI_XFER_READ) {
         scsi_task_set_iov_in(t->task, iov, niov);
     }
-    trace_iscsi_hba_scsi_submit(sess->id, req->cqe.cid, lun, c->cdb[0],
-                                t->len, niov);
     iscsi_hba_session_update_events(sess);
 }
 
@@ -315,6 +369,7 @@ void iscsi_hba_task_detach(IscsiHbaRequest *req)
     IscsiHbaTask *t = req->task;
 
     if (t) {
+        task_check_data_out(t, false);
         iscsi_hba_databuf_release(t->buf);
         t->req = NULL;
         req->task = NULL;
@@ -382,21 +437,26 @@ static void tmf_cancel_victims(IscsiHbaTask *tmf)
         if (t->kind != TASK_SCSI || !sess->ctx) {
             continue;
         }
+        /*
+         * The command the TMF named (by its ITT: the guest may have
+         * reused the cid since), or those a reset found at the target,
+         * i.e. sent before the TMF.
+         */
         switch (tmf->function) {
         case ISCSI_HBA_TMF_ABORT_TASK:
-            victim = t->req && t->req->q->qid == tmf->ref_sqid &&
-                     t->req->cqe.cid == tmf->ref_cid;
+            victim = t->task->itt == tmf->ritt;
             break;
         case ISCSI_HBA_TMF_LUN_RESET:
-            victim = t->lun == tmf->lun;
+            victim = t->lun == tmf->lun && t->seq < tmf->seq;
             break;
         default:
-            victim = true;
+            victim = t->seq < tmf->seq;
             break;
         }
         if (victim) {
             t->cancel_status = ISDSC_SCSI_REQUEST_FAILED;
             t->cancel_detail = ISCSI_HBA_DETAIL_ABORTED;
+            t->target_aborted = true;
             iscsi_scsi_cancel_task(sess->ctx, t->task);
         }
     }
@@ -425,7 +485,7 @@ static void tmf_cb(struct iscsi_context *ctx, int status, void *data,
     if (t->req) {
         t->req->cqe.result = response;
     }
-    task_finish(t, 0);
+    task_finish(t, 0, true);
 }
 
 /*
@@ -450,12 +510,13 @@ void iscsi_hba_tmf_submit(IscsiHbaSession *sess, IscsiHbaRequest *req,
         if (!victim) {
             /* Already completed (or never sent): nothing to abort. */
             req->cqe.result = ISCSI_TMR_TASK_DOES_NOT_EXIST;
-            task_finish(t, 0);
+            task_finish(t, 0, true);
             return;
         }
         ritt = victim->task->itt;
         rcmdsn = victim->task->cmdsn;
         t->lun = victim->lun;
+        t->ritt = ritt;
     }
     if (iscsi_task_mgmt_async(sess->ctx, t->lun, t->function, ritt, rcmdsn,
                               tmf_cb, t) < 0) {
@@ -477,7 +538,7 @@ static void report_luns_cb(struct iscsi_context *ctx, int status,
     uint64_t need;
 
     if (!req) {
-        task_finish(t, 0);
+        task_finish(t, 0, true);
         return;
     }
     if (status == SCSI_STATUS_CANCELLED) {
@@ -501,7 +562,7 @@ static void report_luns_cb(struct iscsi_context *ctx, int status,
                               le64_to_cpu(req->sqe.u.buf.addr),
                               task->datain.data,
                               MIN(need, task->datain.size));
-    task_finish(t, 0);
+    task_finish(t, 0, true);
 }
 
 /* REPORT LUNS allocation length: at least 16 (SPC), at most 64 KiB. */

@@ -264,12 +264,17 @@ static bool session_settle(IscsiHbaSession *sess)
         return true;
     }
     if (!sess->free_pending && sess->ctx &&
-        !iscsi_hba_scsi_reap_retired(sess, false)) {
-        /* The target keeps finished WRITEs' Data-Out queued: reset. */
+        (sess->reset_needed || !iscsi_hba_scsi_reap_retired(sess, false))) {
+        /*
+         * A WRITE left libiscsi with Data-Out queued while the target may
+         * still execute it, or the target does not take the data of
+         * finished ones: drop the connection (see scsi.c).
+         */
         sess->in_service++;
         session_connection_error(sess);
         sess->in_service--;
     }
+    sess->reset_needed = false;
     if (sess->free_pending) {
         session_free(sess);
         return false;
@@ -783,7 +788,8 @@ void iscsi_hba_session_logout(IscsiHbaSession *sess, IscsiHbaRequest *req)
     sess->waiter = req;
     iscsi_hba_scsi_cancel_all(sess, ISDSC_SCSI_REQUEST_FAILED,
                               ISCSI_HBA_DETAIL_ABORTED);
-    if (!iscsi_hba_session_usable(sess)) {
+    /* A cancelled WRITE's Data-Out may be queued: no logout, just close. */
+    if (!iscsi_hba_session_usable(sess) || sess->reset_needed) {
         session_finish_waiter(sess, ISCSI_HBA_STATUS_SUCCESS,
                               ISCSI_HBA_DETAIL_NONE, 0);
         session_discard(sess);
@@ -814,6 +820,18 @@ void iscsi_hba_sessions_drop_all(IscsiHbaState *s)
     while (!QLIST_EMPTY(&s->discoveries)) {
         QLIST_FIRST(&s->discoveries)->waiter = NULL;
         session_free(QLIST_FIRST(&s->discoveries));
+    }
+}
+
+/* Apply what task detaching decided (a WRITE may need a reset). */
+void iscsi_hba_sessions_settle(IscsiHbaState *s)
+{
+    unsigned i;
+
+    for (i = 0; i < s->max_sessions; i++) {
+        if (s->sessions[i] && s->sessions[i]->reset_needed) {
+            session_settle(s->sessions[i]);
+        }
     }
 }
 

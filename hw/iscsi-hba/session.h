@@ -76,6 +76,10 @@ struct IscsiHbaSession {
     QTAILQ_HEAD(, IscsiHbaTask) tasks;      /* SCSI commands and TMFs */
     QTAILQ_HEAD(, IscsiHbaTask) retired;    /* finished WRITEs (scsi.c) */
     unsigned retired_count;
+    unsigned retired_iovs;
+    int64_t retired_since;          /* ms; out-queue not drained since */
+    uint64_t task_seq;              /* submission order of tasks */
+    bool reset_needed;              /* a WRITE may get zeros: reset */
 };
 
 /* session.c */
@@ -83,6 +87,7 @@ uint32_t iscsi_hba_session_login(IscsiHbaState *s, IscsiHbaRequest *req,
                                  const IscsiHbaLogin *login);
 void iscsi_hba_session_logout(IscsiHbaSession *sess, IscsiHbaRequest *req);
 void iscsi_hba_session_update_events(IscsiHbaSession *sess);
+void iscsi_hba_sessions_settle(IscsiHbaState *s);
 uint16_t iscsi_hba_session_abi_state(IscsiHbaSession *sess);
 bool iscsi_hba_session_usable(IscsiHbaSession *sess);
 IscsiHbaSession *iscsi_hba_req_session(IscsiHbaRequest *req);
