@@ -63,6 +63,7 @@ struct IscsiHbaTask {
     /* Status for SCSI_STATUS_CANCELLED, set by whoever cancels. */
     uint32_t cancel_status;
     uint16_t cancel_detail;
+    bool cancel_requested;          /* by the device, not by libiscsi */
     bool target_aborted;            /* the target confirmed its abort */
     uint64_t seq;                   /* submission order in the session */
     bool in_submit;                 /* inside iscsi_scsi_command_async() */
@@ -278,6 +279,13 @@ static void scsi_cb(struct iscsi_context *ctx, int status, void *data,
                               status);
     switch (status) {
     case SCSI_STATUS_CANCELLED:
+        if (!t->cancel_requested && t->sess->ctx) {
+            /*
+             * libiscsi gave up on the connection (a protocol error) but
+             * keeps the socket: for the guest that is a lost connection.
+             */
+            t->sess->reset_needed = true;
+        }
         task_fail(t, t->cancel_status, t->cancel_detail);
         return;
     case SCSI_STATUS_TIMEOUT:
@@ -389,6 +397,7 @@ void iscsi_hba_scsi_cancel_all(IscsiHbaSession *sess, uint32_t status,
     QTAILQ_FOREACH_SAFE(t, &sess->tasks, entry, next) {
         t->cancel_status = status;
         t->cancel_detail = detail;
+        t->cancel_requested = true;
         if (t->task && sess->ctx) {
             iscsi_scsi_cancel_task(sess->ctx, t->task);
         }
@@ -456,6 +465,7 @@ static void tmf_cancel_victims(IscsiHbaTask *tmf)
         if (victim) {
             t->cancel_status = ISDSC_SCSI_REQUEST_FAILED;
             t->cancel_detail = ISCSI_HBA_DETAIL_ABORTED;
+            t->cancel_requested = true;
             t->target_aborted = true;
             iscsi_scsi_cancel_task(sess->ctx, t->task);
         }
@@ -552,7 +562,7 @@ static void report_luns_cb(struct iscsi_context *ctx, int status,
         return;
     }
     /* LUN LIST LENGTH comes from the target: no 32-bit wrap. */
-    need = (uint64_t)ldl_be_p(task->datain.data) + 8;
+    need = (uint64_t)(uint32_t)ldl_be_p(task->datain.data) + 8;
     req->cqe.result = need;
     if (le32_to_cpu(req->sqe.u.buf.len) < need) {
         task_fail(t, ISDSC_BUFFER_TOO_SMALL, ISCSI_HBA_DETAIL_BAD_LENGTH);
