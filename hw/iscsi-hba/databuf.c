@@ -209,6 +209,11 @@ fail:
     return false;
 }
 
+bool iscsi_hba_databuf_released(IscsiHbaDataBuf *b)
+{
+    return b->released;
+}
+
 struct scsi_iovec *iscsi_hba_databuf_iov(IscsiHbaDataBuf *b, int *niov)
 {
     *niov = b->niov;

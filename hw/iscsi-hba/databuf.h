@@ -22,6 +22,7 @@ bool iscsi_hba_databuf_prepare(IscsiHbaState *s, QEMUSGList *qsg,
                                DMADirection dir, IscsiHbaDataBuf **out,
                                uint32_t *status, uint16_t *detail);
 struct scsi_iovec *iscsi_hba_databuf_iov(IscsiHbaDataBuf *b, int *niov);
+bool iscsi_hba_databuf_released(IscsiHbaDataBuf *b);
 /* Queue bottom half only: deliver @done bytes of READ data. */
 bool iscsi_hba_databuf_complete(IscsiHbaDataBuf *b, uint32_t done,
                                 IscsiHbaQueue *q, uint32_t epoch);

@@ -335,6 +335,28 @@ void iscsi_hba_io_cancel(IscsiHbaRequest *req)
     iscsi_hba_task_detach(req);
 }
 
+/*
+ * Bus mastering is off: every command at a target gives its guest memory
+ * back now; it still completes (and its completion fails to post).
+ */
+void iscsi_hba_io_release_all(IscsiHbaState *s)
+{
+    IscsiHbaRequest *req;
+    unsigned qid;
+
+    for (qid = 1; qid <= s->num_queues; qid++) {
+        IscsiHbaQueue *q = &s->queues[qid];
+
+        if (!q->created) {
+            continue;
+        }
+        QTAILQ_FOREACH(req, &q->inflight, entry) {
+            iscsi_hba_task_release(req);
+        }
+    }
+    iscsi_hba_io_cancel_done(s);
+}
+
 /* After a batch of iscsi_hba_io_cancel(): reset what must be reset. */
 void iscsi_hba_io_cancel_done(IscsiHbaState *s)
 {

@@ -249,6 +249,7 @@ void iscsi_hba_identify_fill(IscsiHbaState *s, struct iscsi_hba_identify *id);
 void iscsi_hba_io_exec(IscsiHbaRequest *req);
 void iscsi_hba_io_cancel(IscsiHbaRequest *req);
 void iscsi_hba_io_cancel_done(IscsiHbaState *s);
+void iscsi_hba_io_release_all(IscsiHbaState *s);
 
 /* events.c */
 void iscsi_hba_event_request(IscsiHbaRequest *req);

@@ -453,10 +453,21 @@ static const MemoryRegionOps iscsi_hba_db_ops = {
 
 /* ---- PCI ---- */
 
+static bool bus_master(PCIDevice *pci)
+{
+    return pci_get_word(pci->config + PCI_COMMAND) & PCI_COMMAND_MASTER;
+}
+
 static void iscsi_hba_write_config(PCIDevice *pci, uint32_t addr,
                                    uint32_t val, int len)
 {
+    bool was_master = bus_master(pci);
+
     pci_default_write_config(pci, addr, val, len);
+    if (was_master && !bus_master(pci)) {
+        /* No DMA from now on: in-flight commands give their buffers back */
+        iscsi_hba_io_release_all(ISCSI_HBA(pci));
+    }
     /* MSI-X enable or bus mastering may have changed: INTx follows. */
     iscsi_hba_irq_update(ISCSI_HBA(pci));
 }
@@ -610,6 +621,9 @@ static void iscsi_hba_exit(PCIDevice *pci)
         msix_unuse_all_vectors(pci);
         msix_uninit(pci, &s->bar0, &s->bar0);
     }
+    /* Each subregion holds a reference on the device: unplug needs them gone */
+    memory_region_del_subregion(&s->bar0, &s->regs);
+    memory_region_del_subregion(&s->bar0, &s->doorbells);
 }
 
 /* PCI reset: controller reset plus register defaults. */

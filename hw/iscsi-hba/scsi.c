@@ -190,9 +190,15 @@ static void task_finish(IscsiHbaTask *t, uint32_t done, bool target_done)
     task_check_data_out(t, target_done);
     QTAILQ_REMOVE(&t->sess->tasks, t, entry);
     if (req && t->buf && t->dir == DMA_DIRECTION_FROM_DEVICE && done) {
-        req->data = t->buf;
-        req->data_done = done;
-        t->buf = NULL;
+        if (iscsi_hba_databuf_released(t->buf)) {
+            /* Bus mastering went off: the data went nowhere. */
+            req->cqe.status = ISDSC_INVALID_PARAMETER;
+            req->cqe.detail = ISCSI_HBA_DETAIL_DMA_ERROR;
+        } else {
+            req->data = t->buf;
+            req->data_done = done;
+            t->buf = NULL;
+        }
     }
     iscsi_hba_databuf_release(t->buf);
     if (writes && t->sess->ctx && !out_queue_idle(t->sess)) {
@@ -369,6 +375,20 @@ void iscsi_hba_scsi_submit(IscsiHbaSession *sess, IscsiHbaRequest *req,
 }
 
 /*
+ * The guest memory of a command at the target is no longer ours to use
+ * (bus mastering went off): give it back now; the command goes on.
+ */
+void iscsi_hba_task_release(IscsiHbaRequest *req)
+{
+    IscsiHbaTask *t = req->task;
+
+    if (t && t->buf) {
+        task_check_data_out(t, false);
+        iscsi_hba_databuf_release(t->buf);
+    }
+}
+
+/*
  * The guest request goes away (its queue is deleted): its guest memory is
  * given back now, and the task stays until libiscsi is done with it.
  */
@@ -377,8 +397,7 @@ void iscsi_hba_task_detach(IscsiHbaRequest *req)
     IscsiHbaTask *t = req->task;
 
     if (t) {
-        task_check_data_out(t, false);
-        iscsi_hba_databuf_release(t->buf);
+        iscsi_hba_task_release(req);
         t->req = NULL;
         req->task = NULL;
     }

@@ -111,6 +111,7 @@ void iscsi_hba_tmf_submit(IscsiHbaSession *sess, IscsiHbaRequest *req,
 void iscsi_hba_report_luns_submit(IscsiHbaSession *sess,
                                   IscsiHbaRequest *req);
 void iscsi_hba_task_detach(IscsiHbaRequest *req);
+void iscsi_hba_task_release(IscsiHbaRequest *req);
 void iscsi_hba_scsi_cancel_all(IscsiHbaSession *sess, uint32_t status,
                                uint16_t detail);
 void iscsi_hba_scsi_reap(IscsiHbaSession *sess);
