@@ -35,6 +35,10 @@
  *   bus-master, unplug
  *             Bus Master Enable cleared, and hot-unplug, with commands
  *             at a frozen target
+ *   f2        q35, behind a pcie-root-port: the adapter's own DMA (data,
+ *             sense, IDENTIFY output, an MSI-X message) sets Secondary
+ *             Bus Reset in the root port through ECAM, or powers the
+ *             slot off, from inside the queue bottom half
  *
  * Tests that need a target log in to a real tgtd (libqos/tgtd-fixture.h;
  * skipped without root or the tgt package).  To hold a command at the
@@ -51,6 +55,8 @@
 #include "qemu/bswap.h"
 #include "libqtest.h"
 #include "libqos/iscsi-hba.h"
+#include "libqos/malloc-pc.h"
+#include "libqos/pci-pc.h"
 #include "libqos/iscsi-hba-session.h"
 #include "libqos/tgtd-fixture.h"
 #include "qobject/qdict.h"
@@ -2736,6 +2742,437 @@ static void test_bounce_pool(void)
     qihba_t_quit(t);
 }
 
+/*
+ * F2: reset and unplug through another device while the queue bottom
+ * half runs
+ *
+ * On q35 the adapter sits behind a pcie-root-port.  A DMA of the adapter
+ * that lands in the root port's configuration space in ECAM (MMCONFIG)
+ * sets Secondary Bus Reset in its bridge control register -- which
+ * resets the adapter synchronously, from inside its own DMA -- or powers
+ * its slot off, which unplugs it.  The adapter's re-entrancy guard does
+ * not cover another device's MMIO, so the bottom half must survive its
+ * queues, requests and whole state going away under it.  After a reset
+ * the adapter reads disabled and works again once re-enabled.
+ *
+ * libqos scans bus 0 only: the tests program the root port themselves
+ * (bus numbers, memory window) and enable ECAM in the MCH.
+ */
+#define RP_SLOT                 4
+#define RP_SEC_BUS              1
+#define RP_MEM_BASE             0xe0000000u
+#define RP_MEM_LIMIT            0xefffffffu
+/* q35's PCIEXBAR: the default base, 256 MiB, enabled */
+#define Q35_PCIEXBAR            0x60
+#define ECAM_BASE               0xb0000000u
+#define ECAM_RP(reg)            (ECAM_BASE | (RP_SLOT << 15) | (reg))
+#define RP_VENDOR_ID            0x1b36  /* Red Hat, pcie-root-port */
+
+/*
+ * @native: the root port's own (PCIe native) hot-plug instead of q35's
+ * default, ACPI hot-plug, under which the slot shows no Presence Detect
+ * State and powering it off unplugs nothing.
+ */
+static QIscsiHbaTest *rp_start(bool native)
+{
+    QIscsiHba *h = g_new0(QIscsiHba, 1);
+    QPCIDevice *mch, *rp;
+    QIscsiHbaTest *t;
+
+    h->qts = qtest_initf("-machine q35 -nodefaults " MEM_ARGS " %s "
+                         "-device pcie-root-port,id=rp0,bus=pcie.0,"
+                         "chassis=1,slot=1,addr=%d.0 "
+                         "-device iscsi-hba,id=hba0,bus=rp0,addr=0.0,"
+                         "login-timeout=%d,command-timeout=%d," PORTALS,
+                         native ? "-global ICH9-LPC.acpi-pci-hotplug-with-"
+                         "bridge-support=off" : "", RP_SLOT, LT, CT);
+    pc_alloc_init(&h->alloc, h->qts, ALLOC_NO_FLAGS);
+    h->bus = qpci_new_pc(h->qts, &h->alloc);
+    /* BARs go into the root port's memory window */
+    g_assert_cmphex(h->bus->mmio_alloc_ptr, ==, RP_MEM_BASE);
+    h->bus->mmio_limit = (uint64_t)RP_MEM_LIMIT + 1;
+
+    mch = qpci_device_find(h->bus, 0);
+    g_assert_nonnull(mch);
+    qpci_config_writel(mch, Q35_PCIEXBAR + 4, 0);
+    qpci_config_writel(mch, Q35_PCIEXBAR, ECAM_BASE | 1);
+    g_free(mch);
+    g_assert_cmphex(qtest_readw(h->qts, ECAM_RP(PCI_VENDOR_ID)), ==,
+                    RP_VENDOR_ID);
+
+    rp = qpci_device_find(h->bus, QPCI_DEVFN(RP_SLOT, 0));
+    g_assert_nonnull(rp);
+    qpci_config_writeb(rp, PCI_PRIMARY_BUS, 0);
+    qpci_config_writeb(rp, PCI_SECONDARY_BUS, RP_SEC_BUS);
+    qpci_config_writeb(rp, PCI_SUBORDINATE_BUS, RP_SEC_BUS);
+    qpci_config_writew(rp, PCI_MEMORY_BASE, RP_MEM_BASE >> 16);
+    qpci_config_writew(rp, PCI_MEMORY_LIMIT, RP_MEM_LIMIT >> 16);
+    qpci_config_writew(rp, PCI_PREF_MEMORY_BASE, 0xfff0);
+    qpci_config_writew(rp, PCI_PREF_MEMORY_LIMIT, 0);
+    qpci_config_writew(rp, PCI_COMMAND,
+                       PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    g_free(rp);
+
+    h->dev = qpci_device_find(h->bus, RP_SEC_BUS << 8 | QPCI_DEVFN(0, 0));
+    g_assert_nonnull(h->dev);
+    g_assert_cmphex(qpci_config_readw(h->dev, PCI_VENDOR_ID), ==,
+                    ISCSI_HBA_PCI_VENDOR_ID);
+    qpci_device_enable(h->dev);
+    h->bar = qpci_iomap(h->dev, ISCSI_HBA_BAR_REGS, &h->bar_size);
+    h->next_cid = 1;
+
+    t = qihba_t_attach_hba(h, fx, LT, CT);
+    qihba_t_enable(t);
+    expect_identify_ok(h);
+    return t;
+}
+
+static uint16_t rp_bridge_ctl(QIscsiHbaTest *t)
+{
+    return qtest_readw(t->qts, ECAM_RP(PCI_BRIDGE_CONTROL));
+}
+
+/* Offset of the root port's PCI Express capability. */
+static uint8_t rp_exp_cap(QIscsiHbaTest *t)
+{
+    QPCIDevice *rp = qpci_device_find(t->h->bus, QPCI_DEVFN(RP_SLOT, 0));
+    uint8_t cap;
+
+    g_assert_nonnull(rp);
+    cap = qpci_find_capability(rp, PCI_CAP_ID_EXP, 0);
+    g_assert_cmpuint(cap, !=, 0);
+    g_free(rp);
+    return cap;
+}
+
+/* Report the completions at the driver's heads (what came instead). */
+static void rp_show_cqes(QIscsiHbaTest *t)
+{
+    static const uint16_t qids[] = { ISCSI_HBA_ADMIN_QID, QIHBA_IO_QID };
+    struct iscsi_hba_cqe cqe;
+    int i;
+
+    for (i = 0; i < ARRAY_SIZE(qids); i++) {
+        if (t->h->q[qids[i]].live &&
+            qihba_peek_cqe(t->h, qids[i], 0, &cqe)) {
+            g_test_message("CQ %u: cid %u status 0x%08x %s detail %u",
+                           qids[i], cqe.cid, cqe.status,
+                           qihba_isdsc(cqe.status), cqe.detail);
+        }
+    }
+}
+
+/* Wait up to 2 s + the command timeout for Secondary Bus Reset. */
+static void rp_wait_sbr(QIscsiHbaTest *t, const char *what)
+{
+    gint64 deadline = g_get_monotonic_time() +
+                      (2 + t->ct) * G_USEC_PER_SEC;
+
+    while (!(rp_bridge_ctl(t) & PCI_BRIDGE_CTL_BUS_RESET)) {
+        if (g_get_monotonic_time() > deadline) {
+            g_test_message("%s: no secondary bus reset", what);
+            rp_show_cqes(t);
+            g_assert_not_reached();
+        }
+        g_usleep(1000);
+    }
+    g_assert_true(qihba_alive(t->h));
+}
+
+/*
+ * After the reset: clear SBR, map BAR0 again (config space was reset),
+ * check that the adapter reads disabled, enable it and run IDENTIFY.
+ */
+static void rp_recover(QIscsiHbaTest *t)
+{
+    QIscsiHba *h = t->h;
+    int i;
+
+    qtest_writew(t->qts, ECAM_RP(PCI_BRIDGE_CONTROL), 0);
+    g_assert_cmphex(qpci_config_readw(h->dev, PCI_COMMAND) &
+                    (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER), ==, 0);
+    qpci_config_writel(h->dev, PCI_BASE_ADDRESS_0, h->bar.addr);
+    qpci_config_writel(h->dev, PCI_BASE_ADDRESS_1, 0);
+    qpci_device_enable(h->dev);
+    h->dev->msix_enabled = false;
+    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_CTRL), ==, 0);
+    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_STATUS), ==, 0);
+    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_ADMIN_QUEUE_SIZE), ==, 0);
+    for (i = 0; i < QIHBA_NUM_QUEUES; i++) {
+        h->q[i].live = false;
+    }
+    qihba_t_enable(t);
+    expect_identify_ok(h);
+    expect_running(h);
+}
+
+/*
+ * IDENTIFY into bridge control: its first byte, the low byte of the
+ * vendor ID (0xf4), has bit 6 set.  1 to 4 bytes: the longer ones also
+ * write 0x3f and the root port's registers above.
+ */
+static void test_rp_sbr_identify(void)
+{
+    QIscsiHbaTest *t = rp_start(false);
+    struct iscsi_hba_sqe sqe;
+    uint32_t len;
+
+    g_assert_cmphex(ISCSI_HBA_PCI_VENDOR_ID & PCI_BRIDGE_CTL_BUS_RESET, !=, 0);
+    for (len = 1; len <= 4; len++) {
+        g_assert_cmphex(rp_bridge_ctl(t) & PCI_BRIDGE_CTL_BUS_RESET, ==, 0);
+        qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_IDENTIFY,
+                         ECAM_RP(PCI_BRIDGE_CONTROL), len);
+        qihba_submit(t->h, ISCSI_HBA_ADMIN_QID, &sqe);
+        rp_wait_sbr(t, "IDENTIFY into bridge control");
+        rp_recover(t);
+    }
+    qihba_t_quit(t);
+}
+
+/*
+ * A READ whose first SG element is the dword 0x3c..0x3f of the root port
+ * (bounced) and whose second is RAM; the LBA holds 00 00 40 00 first, so
+ * delivering the data sets SBR.  Then a CHECK CONDITION whose sense
+ * buffer is bridge control: fixed-format sense starts 0x70.
+ */
+static void test_rp_sbr_read(void)
+{
+    const uint64_t lba = 200;
+    g_autofree uint8_t *pattern = NULL;
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_sg sg[2];
+    uint64_t ram, buf;
+    uint32_t sid;
+    QIscsiHbaTest *t;
+
+    if (!qihba_fixture_ready(fx, fx_error)) {
+        return;
+    }
+    t = rp_start(false);
+    sid = qihba_open_plain(t);
+    pattern = g_malloc(t->bs);
+    qihba_fill_pattern(pattern, t->bs, 7);
+    pattern[0] = 0;
+    pattern[1] = 0;
+    pattern[2] = PCI_BRIDGE_CTL_BUS_RESET;
+    pattern[3] = 0;
+    ram = qihba_alloc(t->h, t->bs, 0);
+    qtest_memwrite(t->qts, ram, pattern, t->bs);
+    rw_good(t, sid, WRITE_10, lba, ram, t->bs);
+
+    /* Data */
+    buf = qihba_alloc(t->h, t->bs, CANARY_READ);
+    sg[0] = (struct iscsi_hba_sg) { .addr = ECAM_RP(PCI_INTERRUPT_LINE),
+                                    .len = 4 };
+    sg[1] = (struct iscsi_hba_sg) { .addr = buf, .len = t->bs - 4 };
+    scsi_sqe(t, &sqe, sid, READ_10, lba, 1, t->sense, sg, 2);
+    qihba_submit(t->h, QIHBA_IO_QID, &sqe);
+    rp_wait_sbr(t, "READ data into bridge control");
+    rp_recover(t);
+
+    /* Sense */
+    sid = qihba_open_plain(t);
+    sg[0] = (struct iscsi_hba_sg) { .addr = buf, .len = t->bs };
+    scsi_sqe(t, &sqe, sid, READ_16, t->blocks, 1,
+             ECAM_RP(PCI_BRIDGE_CONTROL), sg, 1);
+    sqe.u.scsi.sense_len = 2;
+    qihba_submit(t->h, QIHBA_IO_QID, &sqe);
+    rp_wait_sbr(t, "sense into bridge control");
+    rp_recover(t);
+
+    /* The data went to the LBA: read it back into RAM */
+    sid = qihba_open_plain(t);
+    rw_good(t, sid, READ_10, lba, ram, t->bs);
+    canary_check(t->qts, "READ of the SBR pattern", ram + 2, 1,
+                 PCI_BRIDGE_CTL_BUS_RESET);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
+}
+
+/*
+ * An MSI-X vector whose message is a dword write to 0x3c..0x3f of the
+ * root port, setting SBR: the admin queue's interrupt resets the adapter.
+ */
+static void test_rp_sbr_msix(void)
+{
+    QIscsiHbaTest *t = rp_start(false);
+    struct iscsi_hba_sqe sqe;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        qihba_msix_enable(t->h);
+        qihba_msix_vector(t->h, 0, ECAM_RP(PCI_INTERRUPT_LINE),
+                          PCI_BRIDGE_CTL_BUS_RESET << 16);
+        qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_IDENTIFY, t->scratch,
+                         ISCSI_HBA_IDENTIFY_SIZE);
+        qihba_submit(t->h, ISCSI_HBA_ADMIN_QID, &sqe);
+        rp_wait_sbr(t, "MSI-X message into bridge control");
+        rp_recover(t);
+    }
+    qihba_t_quit(t);
+}
+
+/*
+ * Slot power off from inside the bottom half: an MSI-X message to the
+ * root port's Slot Control turns the power controller and the power
+ * indicator off, which unplugs the adapter.  QEMU lives on and the
+ * adapter's object is finalized (DEVICE_DELETED).
+ */
+static void test_rp_power_off_msix(void)
+{
+    QIscsiHbaTest *t = rp_start(true);
+    uint8_t cap = rp_exp_cap(t);
+    struct iscsi_hba_sqe sqe;
+    bool deleted;
+
+    g_assert_cmphex(qtest_readl(t->qts, ECAM_RP(cap + PCI_EXP_SLTCAP)) &
+                    PCI_EXP_SLTCAP_PCP, !=, 0);
+    g_assert_cmphex(qtest_readw(t->qts, ECAM_RP(cap + PCI_EXP_SLTSTA)) &
+                    PCI_EXP_SLTSTA_PDS, !=, 0);
+    qihba_msix_enable(t->h);
+    qihba_msix_vector(t->h, 0, ECAM_RP(cap + PCI_EXP_SLTCTL),
+                      PCI_EXP_SLTCTL_PCC | PCI_EXP_SLTCTL_PWR_IND_OFF);
+    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_IDENTIFY, t->scratch,
+                     ISCSI_HBA_IDENTIFY_SIZE);
+    qihba_submit(t->h, ISCSI_HBA_ADMIN_QID, &sqe);
+    deleted = wait_device_deleted(t->qts, 2000);
+    g_assert_true(qihba_alive(t->h));
+    g_assert_true(deleted);
+    g_assert_cmphex(qtest_readw(t->qts, ECAM_RP(cap + PCI_EXP_SLTSTA)) &
+                    PCI_EXP_SLTSTA_PDS, ==, 0);
+    /* The adapter is gone: no config space behind the root port */
+    g_assert_cmphex(qpci_config_readw(t->h->dev, PCI_VENDOR_ID), ==, 0xffff);
+    t->h->dev->msix_enabled = false;
+    qihba_t_quit(t);
+}
+
+/*
+ * The same from READ data delivered by the bottom half: the LBA holds
+ * the Slot Control value (power and power indicator off).
+ */
+static void test_rp_power_off_read(void)
+{
+    const uint64_t lba = 300;
+    g_autofree uint8_t *pattern = NULL;
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_sg sg[2];
+    uint64_t ram, buf;
+    uint32_t sid;
+    QIscsiHbaTest *t;
+    uint8_t cap;
+    bool deleted;
+
+    if (!qihba_fixture_ready(fx, fx_error)) {
+        return;
+    }
+    t = rp_start(true);
+    cap = rp_exp_cap(t);
+    sid = qihba_open_plain(t);
+    pattern = g_malloc(t->bs);
+    qihba_fill_pattern(pattern, t->bs, 9);
+    stw_le_p(pattern, PCI_EXP_SLTCTL_PCC | PCI_EXP_SLTCTL_PWR_IND_OFF);
+    stw_le_p(pattern + 2, 0);
+    ram = qihba_alloc(t->h, t->bs, 0);
+    qtest_memwrite(t->qts, ram, pattern, t->bs);
+    rw_good(t, sid, WRITE_10, lba, ram, t->bs);
+
+    buf = qihba_alloc(t->h, t->bs, CANARY_READ);
+    sg[0] = (struct iscsi_hba_sg) { .addr = ECAM_RP(cap + PCI_EXP_SLTCTL),
+                                    .len = 4 };
+    sg[1] = (struct iscsi_hba_sg) { .addr = buf, .len = t->bs - 4 };
+    scsi_sqe(t, &sqe, sid, READ_10, lba, 1, t->sense, sg, 2);
+    qihba_submit(t->h, QIHBA_IO_QID, &sqe);
+    deleted = wait_device_deleted(t->qts, 2000 + t->ct * 1000);
+    g_assert_true(qihba_alive(t->h));
+    if (!deleted) {
+        rp_show_cqes(t);
+    }
+    g_assert_true(deleted);
+    qihba_t_quit(t);
+}
+
+/*
+ * Four READs answered at once by a thawed tgtd, so that one run of the
+ * bottom half finds them all done: the second one's first element is
+ * @ecam (4 bytes; the LBA holds @val there), the others go to RAM.  The
+ * reset or unplug hits with completions still to post behind it.
+ */
+static void rp_burst(QIscsiHbaTest *t, uint32_t sid, uint64_t lba,
+                     uint64_t ecam, uint32_t val)
+{
+    g_autofree uint8_t *pattern = g_malloc(t->bs);
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_sg sg[2];
+    uint64_t ram;
+    int i;
+
+    qihba_fill_pattern(pattern, t->bs, 11);
+    stl_le_p(pattern, val);
+    ram = qihba_alloc(t->h, t->bs, 0);
+    qtest_memwrite(t->qts, ram, pattern, t->bs);
+    rw_good(t, sid, WRITE_10, lba, ram, t->bs);
+
+    tgtd_fixture_freeze(fx);
+    for (i = 0; i < 4; i++) {
+        uint64_t buf = qihba_alloc(t->h, t->bs, CANARY_READ);
+
+        if (i == 1) {
+            sg[0] = (struct iscsi_hba_sg) { .addr = ecam, .len = 4 };
+            sg[1] = (struct iscsi_hba_sg) { .addr = buf, .len = t->bs - 4 };
+        } else {
+            sg[0] = (struct iscsi_hba_sg) { .addr = buf, .len = t->bs };
+        }
+        scsi_sqe(t, &sqe, sid, READ_10, lba, 1, t->sense, sg, i == 1 ? 2 : 1);
+        qihba_submit(t->h, QIHBA_IO_QID, &sqe);
+    }
+    quiet_wait(t->h, 100);
+    expect_no_cqe(t->h, QIHBA_IO_QID, "READs at a frozen target");
+    tgtd_fixture_thaw(fx);
+}
+
+static void test_rp_sbr_burst(void)
+{
+    QIscsiHbaTest *t;
+    uint32_t sid;
+
+    if (!qihba_fixture_ready(fx, fx_error)) {
+        return;
+    }
+    t = rp_start(false);
+    sid = qihba_open_plain(t);
+    rp_burst(t, sid, 400, ECAM_RP(PCI_INTERRUPT_LINE),
+             PCI_BRIDGE_CTL_BUS_RESET << 16);
+    rp_wait_sbr(t, "READ data into bridge control, more behind it");
+    rp_recover(t);
+    sid = qihba_open_plain(t);
+    qihba_logout_ok(t, sid);
+    qihba_t_quit(t);
+}
+
+static void test_rp_power_off_burst(void)
+{
+    QIscsiHbaTest *t;
+    uint32_t sid;
+    uint8_t cap;
+    bool deleted;
+
+    if (!qihba_fixture_ready(fx, fx_error)) {
+        return;
+    }
+    t = rp_start(true);
+    cap = rp_exp_cap(t);
+    sid = qihba_open_plain(t);
+    rp_burst(t, sid, 500, ECAM_RP(cap + PCI_EXP_SLTCTL),
+             PCI_EXP_SLTCTL_PCC | PCI_EXP_SLTCTL_PWR_IND_OFF);
+    deleted = wait_device_deleted(t->qts, 2000 + t->ct * 1000);
+    g_assert_true(qihba_alive(t->h));
+    if (!deleted) {
+        rp_show_cqes(t);
+    }
+    g_assert_true(deleted);
+    qihba_t_quit(t);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -2786,6 +3223,22 @@ int main(int argc, char **argv)
     qtest_add_func("/iscsi-hba/hostile-guest/f8/bounce-pool",
                    test_bounce_pool);
     /* Last, as a failed assertion ends the binary: newest checks */
+    if (qtest_has_machine("q35") && qtest_has_device("pcie-root-port")) {
+        qtest_add_func("/iscsi-hba/hostile-guest/f2/sbr-identify",
+                       test_rp_sbr_identify);
+        qtest_add_func("/iscsi-hba/hostile-guest/f2/sbr-read",
+                       test_rp_sbr_read);
+        qtest_add_func("/iscsi-hba/hostile-guest/f2/sbr-msix",
+                       test_rp_sbr_msix);
+        qtest_add_func("/iscsi-hba/hostile-guest/f2/power-off-msix",
+                       test_rp_power_off_msix);
+        qtest_add_func("/iscsi-hba/hostile-guest/f2/power-off-read",
+                       test_rp_power_off_read);
+        qtest_add_func("/iscsi-hba/hostile-guest/f2/sbr-burst",
+                       test_rp_sbr_burst);
+        qtest_add_func("/iscsi-hba/hostile-guest/f2/power-off-burst",
+                       test_rp_power_off_burst);
+    }
     qtest_add_func("/iscsi-hba/hostile-guest/bus-master/doorbell",
                    test_bus_master_doorbell);
     qtest_add_func("/iscsi-hba/hostile-guest/bus-master/in-flight",

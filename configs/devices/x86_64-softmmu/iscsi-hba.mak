@@ -7,3 +7,4 @@ CONFIG_ISCSI_HBA=y
 # Side-by-side benchmarks: virtio-scsi on QEMU's own libiscsi block driver.
 CONFIG_VIRTIO_PCI=y
 CONFIG_VIRTIO_SCSI=y
+CONFIG_PCIE_PORT=y

@@ -60,10 +60,16 @@ QIscsiHbaTest *qihba_t_new(TgtdFixture *fx, int lt, int ct,
 QIscsiHbaTest *qihba_t_attach(QTestState *qts, TgtdFixture *fx, int lt,
                               int ct)
 {
+    return qihba_t_attach_hba(qihba_init(qts), fx, lt, ct);
+}
+
+QIscsiHbaTest *qihba_t_attach_hba(QIscsiHba *h, TgtdFixture *fx, int lt,
+                                  int ct)
+{
     QIscsiHbaTest *t = g_new0(QIscsiHbaTest, 1);
 
-    t->h = qihba_init(qts);
-    t->qts = qts;
+    t->h = h;
+    t->qts = h->qts;
     t->fx = fx;
     t->lt = lt;
     t->ct = ct;

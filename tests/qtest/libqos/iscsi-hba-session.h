@@ -82,6 +82,9 @@ QIscsiHbaTest *qihba_t_new(TgtdFixture *fx, int lt, int ct,
  */
 QIscsiHbaTest *qihba_t_attach(QTestState *qts, TgtdFixture *fx, int lt,
                               int ct);
+/* The same around @h, which the caller found and mapped itself. */
+QIscsiHbaTest *qihba_t_attach_hba(QIscsiHba *h, TgtdFixture *fx, int lt,
+                                  int ct);
 /*
  * Enable the controller and create the I/O queue pair (again, after a
  * disable); scratch memory is allocated the first time.
