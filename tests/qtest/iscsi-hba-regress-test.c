@@ -674,6 +674,7 @@ static void test_f12_target_frozen(void)
     };
     g_autofree char *args = NULL;
     g_autofree char *desc = NULL;
+    g_autofree char *still = NULL;
     QIscsiHbaTest *t;
     QDict *rsp;
     unsigned i;
@@ -717,7 +718,8 @@ static void test_f12_target_frozen(void)
     rsp = qtest_qmp(t->qts, "{'execute': 'object-del', 'arguments': "
                     "{'id': 't0'}}");
     desc = qmp_error_desc(rsp, "object-del of a target in use");
-    g_assert_nonnull(qom_get_str(t->qts, "t0", "target"));
+    still = qom_get_str(t->qts, "t0", "target");
+    g_assert_nonnull(still);
 
     /* And the targets log in as they were created */
     qihba_t_enable(t);
