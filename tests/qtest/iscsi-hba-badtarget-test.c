@@ -275,17 +275,6 @@ static uint16_t session_state(Env *e)
     return si.state;
 }
 
-static void report_luns(Env *e, uint64_t buf, uint32_t len,
-                        struct iscsi_hba_cqe *cqe)
-{
-    struct iscsi_hba_sqe sqe;
-
-    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_REPORT_LUNS, buf, len);
-    sqe.hdr.session_id = e->sid;
-    qihba_t_cmd(e->t, ISCSI_HBA_ADMIN_QID, &sqe, qihba_scsi_wait_ms(e->t),
-                cqe);
-}
-
 /* TEST UNIT READY with its sense buffer at @sense_addr, @sense_len. */
 static uint16_t submit_tur(Env *e, uint64_t sense_addr, uint8_t sense_len)
 {
@@ -329,7 +318,7 @@ static void test_sanity(void)
 
     /* One LUN, LUN 0; nothing written past the 16 bytes */
     lun_buf = qihba_alloc(e.t->h, 2 * sizeof(luns), CANARY);
-    report_luns(&e, lun_buf, 2 * sizeof(luns), &cqe);
+    qihba_report_luns(e.t, e.sid, lun_buf, 2 * sizeof(luns), &cqe);
     qihba_check_cqe("REPORT_LUNS", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     g_assert_cmpuint(cqe.result, ==, sizeof(luns));
     qtest_bufread(e.t->qts, lun_buf, luns, sizeof(luns));
@@ -743,7 +732,7 @@ static void luns_case(Env *e, const char *params, uint32_t len,
     struct iscsi_hba_cqe cqe;
 
     bad_target_rule(e->bt, rule);
-    report_luns(e, buf, len, &cqe);
+    qihba_report_luns(e->t, e->sid, buf, len, &cqe);
     g_test_message("%s into %u bytes: status 0x%x detail %u result %" PRIu64,
                    params, len, cqe.status, cqe.detail, cqe.result);
     qihba_check_cqe(rule, &cqe, status,

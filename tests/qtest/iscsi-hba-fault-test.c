@@ -760,66 +760,16 @@ static void test_rules_validation(void)
 /*
  * Run QEMU with "-device <devopts>" (no shell involved) and wait up to
  * SPAWN_TIMEOUT_S for it to exit.  Returns true if it exited by itself;
- * *code gets the exit status, *err its stderr.
+ * *code gets the exit status (minus a signal), *err its stderr.
  */
 static bool qemu_run(const char *devopts, int *code, char **err)
 {
-    const char *bin = g_getenv("QTEST_QEMU_BINARY");
-    g_auto(GStrv) cmd = NULL;
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autoptr(GError) gerr = NULL;
-    g_autoptr(GString) out = g_string_new("");
-    gint64 deadline;
-    int err_fd, wstatus = 0, i;
-    bool exited = false;
-    char buf[4096];
-    ssize_t n;
-    GPid pid;
+    const char *const args[] = {
+        "-machine", "pc", "-nodefaults", "-display", "none", "-S",
+        "-device", devopts, NULL,
+    };
 
-    g_assert_nonnull(bin);
-    g_assert_true(g_shell_parse_argv(bin, NULL, &cmd, NULL));
-    for (i = 0; cmd[i]; i++) {
-        g_ptr_array_add(argv, cmd[i]);
-    }
-    g_ptr_array_add(argv, (char *)"-machine");
-    g_ptr_array_add(argv, (char *)"pc");
-    g_ptr_array_add(argv, (char *)"-nodefaults");
-    g_ptr_array_add(argv, (char *)"-display");
-    g_ptr_array_add(argv, (char *)"none");
-    g_ptr_array_add(argv, (char *)"-S");
-    g_ptr_array_add(argv, (char *)"-device");
-    g_ptr_array_add(argv, (char *)devopts);
-    g_ptr_array_add(argv, NULL);
-
-    g_assert_true(g_spawn_async_with_pipes(
-        NULL, (char **)argv->pdata, NULL,
-        G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-        NULL, NULL, &pid, NULL, NULL, &err_fd, &gerr));
-    g_assert_no_error(gerr);
-    deadline = g_get_monotonic_time() + SPAWN_TIMEOUT_S * G_USEC_PER_SEC;
-    for (;;) {
-        pid_t r = waitpid(pid, &wstatus, WNOHANG);
-
-        if (r == pid) {
-            exited = true;
-            break;
-        }
-        g_assert_cmpint(r, ==, 0);
-        if (g_get_monotonic_time() > deadline) {
-            kill(pid, SIGKILL);
-            g_assert_cmpint(waitpid(pid, &wstatus, 0), ==, pid);
-            break;
-        }
-        g_usleep(10 * 1000);
-    }
-    while ((n = read(err_fd, buf, sizeof(buf))) > 0) {
-        g_string_append_len(out, buf, n);
-    }
-    close(err_fd);
-    g_spawn_close_pid(pid);
-    *code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-    *err = g_strdup(out->str);
-    return exited;
+    return qihba_spawn_qemu(args, SPAWN_TIMEOUT_S, code, err);
 }
 
 static void expect_startup_error(const char *devopts, const char *where,

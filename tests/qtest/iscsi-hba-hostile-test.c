@@ -185,23 +185,6 @@ static void expect_no_cqe(QIscsiHba *h, uint16_t qid, const char *what)
     }
 }
 
-static void expect_running(QIscsiHba *h)
-{
-    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_CTRL), ==,
-                    ISCSI_HBA_CTRL_ENABLE);
-    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_STATUS), ==,
-                    ISCSI_HBA_STATUS_READY);
-    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_FATAL_REASON), ==,
-                    ISCSI_HBA_FATAL_NONE);
-}
-
-static void expect_fatal(QIscsiHba *h, uint32_t reason)
-{
-    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_STATUS) &
-                    ISCSI_HBA_STATUS_FATAL, ==, ISCSI_HBA_STATUS_FATAL);
-    g_assert_cmpuint(qihba_readl(h, ISCSI_HBA_REG_FATAL_REASON), ==, reason);
-}
-
 /* Wait up to @ms for STATUS.FATAL. */
 static void wait_fatal(QIscsiHba *h, uint32_t reason, int ms)
 {
@@ -211,7 +194,7 @@ static void wait_fatal(QIscsiHba *h, uint32_t reason, int ms)
         g_assert_cmpint(g_get_monotonic_time(), <, deadline);
         g_usleep(1000);
     }
-    expect_fatal(h, reason);
+    qihba_expect_fatal(h, reason);
 }
 
 /* An IDENTIFY works: the device is usable. */
@@ -356,7 +339,7 @@ static void test_f1_pci_hole(void)
         qtest_memread(t->qts, buf, now, len);
         g_assert_cmpmem(now, len, pattern, len);
     }
-    expect_running(t->h);
+    qihba_expect_running(t->h);
     qihba_logout_ok(t, sid);
     qihba_t_quit(t);
 }
@@ -458,6 +441,31 @@ static void held_recover(Held *hd)
     qihba_logout_ok(t, hd->sid);
 }
 
+/* Disable, recover (held_recover()), then free @hd and quit its test. */
+static void held_finish(Held *hd)
+{
+    QIscsiHbaTest *t = hd->t;
+
+    qihba_disable(t->h);
+    held_recover(hd);
+    held_free(hd);
+    qihba_t_quit(t);
+}
+
+/*
+ * After the thaw of a fatal device: no CQE was posted and no sense data
+ * written (READ data may have reached its mapped RAM: that is allowed).
+ */
+static void held_check_no_completion(Held *hd)
+{
+    QTestState *qts = hd->t->qts;
+
+    snapshot_check(qts, "I/O CQ", &hd->io_cq);
+    snapshot_check(qts, "admin CQ", &hd->admin_cq);
+    canary_check(qts, "sense buffer of the CHECK CONDITION", hd->sense[1],
+                 ISCSI_HBA_MAX_SENSE_LEN, CANARY_SENSE);
+}
+
 /*
  * F9: CTRL.ENABLE = 0 while commands are at a frozen target.  After the
  * thaw nothing of them is written: no READ data, no sense, no CQE.
@@ -478,11 +486,7 @@ static void test_f9_disable(void)
     quiet_wait(t->h, QUIET_MS);
     held_check_untouched(hd, true);
     snapshot_check(t->qts, "admin CQ", &hd->admin_cq);
-
-    qihba_disable(t->h);
-    held_recover(hd);
-    held_free(hd);
-    qihba_t_quit(t);
+    held_finish(hd);
 }
 
 /*
@@ -663,7 +667,7 @@ static void test_f9_logout(void)
     held_check_untouched(hd, false);
     canary_check(t->qts, "REPORT_LUNS buffer", luns, 4 * KiB, CANARY_OUT);
     expect_no_cqe(t->h, QIHBA_IO_QID, "after the LOGOUT");
-    expect_running(t->h);
+    qihba_expect_running(t->h);
     held_free(hd);
     qihba_t_quit(t);
 }
@@ -685,20 +689,12 @@ static void test_fatal_in_flight(void)
     hd = held_start();
     t = hd->t;
     qihba_writel(t->h, ISCSI_HBA_DB_SQ(ISCSI_HBA_MAX_IO_QUEUES_LIMIT), 1);
-    expect_fatal(t->h, ISCSI_HBA_FATAL_BAD_DOORBELL);
+    qihba_expect_fatal(t->h, ISCSI_HBA_FATAL_BAD_DOORBELL);
     tgtd_fixture_thaw(fx);
     quiet_wait(t->h, QUIET_MS);
-    expect_fatal(t->h, ISCSI_HBA_FATAL_BAD_DOORBELL);
-    snapshot_check(t->qts, "I/O CQ", &hd->io_cq);
-    snapshot_check(t->qts, "admin CQ", &hd->admin_cq);
-    canary_check(t->qts, "sense buffer of the CHECK CONDITION", hd->sense[1],
-                 ISCSI_HBA_MAX_SENSE_LEN, CANARY_SENSE);
-    /* READ data may have reached its mapped RAM: that is allowed */
-
-    qihba_disable(t->h);
-    held_recover(hd);
-    held_free(hd);
-    qihba_t_quit(t);
+    qihba_expect_fatal(t->h, ISCSI_HBA_FATAL_BAD_DOORBELL);
+    held_check_no_completion(hd);
+    held_finish(hd);
 }
 
 /*
@@ -740,7 +736,7 @@ static void test_unbacked_sq(void)
     qihba_writel(h, ISCSI_HBA_REG_CTRL, ISCSI_HBA_CTRL_ENABLE);
     qihba_writel(h, ISCSI_HBA_REG_INTX_MASK_SET, 1);
     quiet_wait(h, 200);
-    expect_fatal(h, ISCSI_HBA_FATAL_SQ_READ);
+    qihba_expect_fatal(h, ISCSI_HBA_FATAL_SQ_READ);
     expect_no_cqe(h, ISCSI_HBA_ADMIN_QID, "admin CQ while fatal");
     snapshot_check(h->qts, "I/O CQ", &cq_snap);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_INTX_MASK_SET), ==, 0);
@@ -750,7 +746,7 @@ static void test_unbacked_sq(void)
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_FATAL_REASON), ==, 0);
     qihba_enable(h, 8);
     expect_identify_ok(h);
-    expect_running(h);
+    qihba_expect_running(h);
     snapshot_free(&cq_snap);
     qihba_quit(h);
 }
@@ -764,7 +760,7 @@ static void test_unbacked_admin_sq(void)
 
     qihba_set_admin_regs(h, ABOVE_RAM_ADDR, cq, 8, 8);
     qihba_writel(h, ISCSI_HBA_REG_CTRL, ISCSI_HBA_CTRL_ENABLE);
-    expect_running(h);
+    qihba_expect_running(h);
     qihba_writel(h, ISCSI_HBA_DB_SQ(0), 1);
     wait_fatal(h, ISCSI_HBA_FATAL_SQ_READ, 2000);
     quiet_wait(h, 100);
@@ -811,7 +807,7 @@ static void test_unbacked_cq(void)
 
     /* Only a disable recovers; then a good I/O queue works */
     qihba_writel(h, ISCSI_HBA_REG_LAST_STATUS, 0);
-    expect_fatal(h, ISCSI_HBA_FATAL_CQ_WRITE);
+    qihba_expect_fatal(h, ISCSI_HBA_FATAL_CQ_WRITE);
     qihba_writel(h, ISCSI_HBA_REG_CTRL, 0);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_STATUS), ==, 0);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_LAST_STATUS), ==, 0);
@@ -937,7 +933,7 @@ static void test_f8_doorbell_budget(void)
                         ISCSI_HBA_DETAIL_NO_SESSION);
     }
     qihba_consume(h, 1, n);
-    expect_running(h);
+    qihba_expect_running(h);
     qihba_quit(h);
 }
 
@@ -990,7 +986,7 @@ static void test_bar_moved(void)
     t->h->bar.addr = new_bar;
     g_assert_cmphex(qihba_readl(t->h, ISCSI_HBA_REG_MAGIC), ==,
                     ISCSI_HBA_MAGIC);
-    expect_running(t->h);
+    qihba_expect_running(t->h);
 
     tgtd_fixture_thaw(fx);
     qihba_t_wait(t, QIHBA_IO_QID, scid, qihba_scsi_wait_ms(t), &cqe, NULL);
@@ -1012,7 +1008,7 @@ static void test_bar_moved(void)
 
     /* Still enabled; registers untouched; the session works */
     g_assert_true(qihba_alive(t->h));
-    expect_running(t->h);
+    qihba_expect_running(t->h);
     g_assert_cmphex(qihba_readl(t->h, ISCSI_HBA_REG_INTX_MASK_SET), ==, 0);
     canary_check(t->qts, "READ buffer", data, t->bs, CANARY_READ);
     qihba_tur_init(t, &sqe, sid, 1);
@@ -1212,7 +1208,7 @@ static void garbage_queue(QIscsiHba *h, GRand *r, uint16_t qid,
     garbage_report(what, &st);
     g_assert_cmpuint(st.success, ==, 0);
     g_assert_true(qihba_alive(h));
-    expect_running(h);
+    qihba_expect_running(h);
     /* The device fetched up to the last tail; the driver goes on from it */
     g_assert_cmpuint(st.sq_head, ==, q->sq_tail);
     g_hash_table_destroy(st.status);
@@ -1255,7 +1251,7 @@ static void test_garbage(void)
     }
     garbage_report("31 I/O queues", &st);
     g_assert_cmpuint(st.success, ==, 0);
-    expect_running(h);
+    qihba_expect_running(h);
 
     /* A disable and enable, and the device is as new */
     qihba_disable(h);
@@ -1313,7 +1309,7 @@ static void test_overlap_sq_cq(void)
     /* Every one of the 48 entries was fetched and completed */
     g_assert_cmpuint(got, ==, 48);
     g_assert_cmpuint(st.success, ==, 0);
-    expect_running(h);
+    qihba_expect_running(h);
     q->live = false;
     q->sq_base = q->cq_base = 0;
     g_assert_cmphex(qihba_delete_io_queue(h, 1), ==, 0);
@@ -1355,7 +1351,7 @@ static void test_overlap_read_rings(void)
                  &sg, 1);
         qihba_io_exec_good(t, &sqe, &cqe);
         g_assert_cmpuint(cqe.sq_id, ==, QIHBA_IO_QID);
-        expect_running(t->h);
+        qihba_expect_running(t->h);
     }
     /* The pair still works */
     qihba_tur_init(t, &sqe, sid, 1);
@@ -1403,7 +1399,7 @@ static void test_bus_master_doorbell(void)
 
     set_bus_master(h, true);
     quiet_wait(h, 100);
-    expect_fatal(h, ISCSI_HBA_FATAL_SQ_READ);
+    qihba_expect_fatal(h, ISCSI_HBA_FATAL_SQ_READ);
     snapshot_check(h->qts, "admin CQ", &cq);
     qihba_disable(h);
     qihba_enable(h, 8);
@@ -1436,21 +1432,14 @@ static void test_bus_master_in_flight(void)
     tgtd_fixture_thaw(fx);
     wait_fatal(t->h, ISCSI_HBA_FATAL_CQ_WRITE, qihba_scsi_wait_ms(t));
     quiet_wait(t->h, 300);
-    snapshot_check(t->qts, "I/O CQ", &hd->io_cq);
-    snapshot_check(t->qts, "admin CQ", &hd->admin_cq);
-    canary_check(t->qts, "sense buffer of the CHECK CONDITION", hd->sense[1],
-                 ISCSI_HBA_MAX_SENSE_LEN, CANARY_SENSE);
+    held_check_no_completion(hd);
 
     set_bus_master(t->h, true);
     quiet_wait(t->h, 300);
-    expect_fatal(t->h, ISCSI_HBA_FATAL_CQ_WRITE);
+    qihba_expect_fatal(t->h, ISCSI_HBA_FATAL_CQ_WRITE);
     snapshot_check(t->qts, "I/O CQ", &hd->io_cq);
     held_check_untouched(hd, true);
-
-    qihba_disable(t->h);
-    held_recover(hd);
-    held_free(hd);
-    qihba_t_quit(t);
+    held_finish(hd);
 }
 
 /*
@@ -1878,7 +1867,7 @@ static void test_login_checks(void)
                  POLICY, D(NOT_ALLOWED));
 
     canary_check(h->qts, "DISCOVERY output", out, 4 * KiB, CANARY_OUT);
-    expect_running(h);
+    qihba_expect_running(h);
     qihba_quit(h);
 }
 
@@ -2081,7 +2070,7 @@ static void test_bad_lun(void)
                "bad LUN, direction NONE with data", INVAL, D(BAD_DIRECTION));
     lun_expect(h, bad, true, 9, 0, 0, "bad LUN, bad function",
                INVAL, D(BAD_TMF));
-    expect_running(h);
+    qihba_expect_running(h);
     qihba_quit(h);
 }
 
@@ -2140,7 +2129,7 @@ static void test_register_sizes(void)
     qtest_writew(h->qts, bar + ISCSI_HBA_REG_INTX_MASK_SET + 2, 0xffff);
     qtest_writeb(h->qts, bar + ISCSI_HBA_REG_LAST_STATUS, 0);
     qtest_writew(h->qts, bar + ISCSI_HBA_REG_LAST_STATUS, 0);
-    expect_running(h);
+    qihba_expect_running(h);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_INTX_MASK_SET), ==, 0);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_LAST_STATUS), ==,
                     ISDSC_REQUEST_NOT_SUPPORTED);
@@ -2160,12 +2149,12 @@ static void test_register_sizes(void)
 
     /* A 1-byte doorbell write is fatal */
     qtest_writeb(h->qts, bar + ISCSI_HBA_DB_SQ(0), 0);
-    expect_fatal(h, ISCSI_HBA_FATAL_BAD_DOORBELL);
+    qihba_expect_fatal(h, ISCSI_HBA_FATAL_BAD_DOORBELL);
     qihba_disable(h);
     qihba_enable(h, 8);
     /* and so is an 8-byte one */
     qtest_writeq(h->qts, bar + ISCSI_HBA_DB_SQ(0), 0);
-    expect_fatal(h, ISCSI_HBA_FATAL_BAD_DOORBELL);
+    qihba_expect_fatal(h, ISCSI_HBA_FATAL_BAD_DOORBELL);
     qihba_disable(h);
     qihba_enable(h, 8);
     expect_identify_ok(h);
@@ -2202,13 +2191,13 @@ static void test_admin_pool(void)
     expect_no_cqe(h, ISCSI_HBA_ADMIN_QID, "admin pool used up");
     canary_check(h->qts, "IDENTIFY buffer", buf, ISCSI_HBA_IDENTIFY_SIZE,
                  CANARY_OUT);
-    expect_running(h);
+    qihba_expect_running(h);
     /* Doorbells that re-announce the same tail change nothing */
     for (i = 0; i < 100; i++) {
         qihba_sq_ring(h, ISCSI_HBA_ADMIN_QID);
     }
     expect_no_cqe(h, ISCSI_HBA_ADMIN_QID, "admin pool used up");
-    expect_running(h);
+    qihba_expect_running(h);
 
     qihba_disable(h);
     qihba_enable(h, 4);
@@ -2296,7 +2285,7 @@ static void test_msix_mask(void)
     qihba_consume(h, ISCSI_HBA_ADMIN_QID, 1);
     g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_INTX_STATUS), ==, 0);
     expect_identify_ok(h);
-    expect_running(h);
+    qihba_expect_running(h);
     qihba_quit(h);
 }
 
@@ -2423,7 +2412,7 @@ static void test_output_buffers(void)
     g_assert_false(cqe.flags & ISCSI_HBA_CQE_SENSE_VALID);
     canary_check(t->qts, "READ buffer", data, t->bs, CANARY_READ);
 
-    expect_running(t->h);
+    qihba_expect_running(t->h);
     qihba_logout_ok(t, sid);
     qihba_t_quit(t);
 }
@@ -2494,7 +2483,7 @@ static void test_tmf_ref_sqid(void)
     quiet_wait(t->h, 500);
     canary_check(t->qts, "READ buffer of the deleted queue", b, t->bs,
                  CANARY_READ);
-    expect_running(t->h);
+    qihba_expect_running(t->h);
     qihba_logout_ok(t, sid);
     qihba_t_quit(t);
 }
@@ -2737,7 +2726,7 @@ static void test_bounce_pool(void)
             check, 4 * KiB);
     qtest_memread(t->qts, check, now, 4 * KiB);
     g_assert_cmpmem(now, 4 * KiB, expect, 4 * KiB);
-    expect_running(t->h);
+    qihba_expect_running(t->h);
     qihba_logout_ok(t, sid);
     qihba_t_quit(t);
 }
@@ -2903,7 +2892,56 @@ static void rp_recover(QIscsiHbaTest *t)
     }
     qihba_t_enable(t);
     expect_identify_ok(h);
-    expect_running(h);
+    qihba_expect_running(h);
+}
+
+/*
+ * Write one block to @lba of session @sid: a pattern from @seed whose
+ * first four bytes are @val (little-endian).  Returns the RAM holding it.
+ */
+static uint64_t rp_write_lba(QIscsiHbaTest *t, uint32_t sid, uint64_t lba,
+                             int seed, uint32_t val)
+{
+    g_autofree uint8_t *pattern = g_malloc(t->bs);
+    uint64_t ram;
+
+    qihba_fill_pattern(pattern, t->bs, seed);
+    stl_le_p(pattern, val);
+    ram = qihba_alloc(t->h, t->bs, 0);
+    qtest_memwrite(t->qts, ram, pattern, t->bs);
+    rw_good(t, sid, WRITE_10, lba, ram, t->bs);
+    return ram;
+}
+
+/*
+ * Submit a READ of one block at @lba whose first SG element is the four
+ * bytes at @ecam and whose second is fresh RAM (CANARY_READ), returned.
+ */
+static uint64_t rp_read_to_ecam(QIscsiHbaTest *t, uint32_t sid, uint64_t lba,
+                                uint64_t ecam)
+{
+    uint64_t buf = qihba_alloc(t->h, t->bs, CANARY_READ);
+    struct iscsi_hba_sg sg[2] = {
+        { .addr = ecam, .len = 4 },
+        { .addr = buf, .len = t->bs - 4 },
+    };
+    struct iscsi_hba_sqe sqe;
+
+    scsi_sqe(t, &sqe, sid, READ_10, lba, 1, t->sense, sg, 2);
+    qihba_submit(t->h, QIHBA_IO_QID, &sqe);
+    return buf;
+}
+
+/* The adapter is unplugged (DEVICE_DELETED) and QEMU lives on. */
+static void rp_wait_unplugged(QIscsiHbaTest *t)
+{
+    bool deleted = wait_device_deleted(t->qts, 2000 + t->ct * 1000);
+
+    g_assert_true(qihba_alive(t->h));
+    if (!deleted) {
+        rp_show_cqes(t);
+    }
+    g_assert_true(deleted);
 }
 
 /*
@@ -2938,9 +2976,8 @@ static void test_rp_sbr_identify(void)
 static void test_rp_sbr_read(void)
 {
     const uint64_t lba = 200;
-    g_autofree uint8_t *pattern = NULL;
     struct iscsi_hba_sqe sqe;
-    struct iscsi_hba_sg sg[2];
+    struct iscsi_hba_sg sg;
     uint64_t ram, buf;
     uint32_t sid;
     QIscsiHbaTest *t;
@@ -2950,31 +2987,18 @@ static void test_rp_sbr_read(void)
     }
     t = rp_start(false);
     sid = qihba_open_plain(t);
-    pattern = g_malloc(t->bs);
-    qihba_fill_pattern(pattern, t->bs, 7);
-    pattern[0] = 0;
-    pattern[1] = 0;
-    pattern[2] = PCI_BRIDGE_CTL_BUS_RESET;
-    pattern[3] = 0;
-    ram = qihba_alloc(t->h, t->bs, 0);
-    qtest_memwrite(t->qts, ram, pattern, t->bs);
-    rw_good(t, sid, WRITE_10, lba, ram, t->bs);
+    ram = rp_write_lba(t, sid, lba, 7, PCI_BRIDGE_CTL_BUS_RESET << 16);
 
     /* Data */
-    buf = qihba_alloc(t->h, t->bs, CANARY_READ);
-    sg[0] = (struct iscsi_hba_sg) { .addr = ECAM_RP(PCI_INTERRUPT_LINE),
-                                    .len = 4 };
-    sg[1] = (struct iscsi_hba_sg) { .addr = buf, .len = t->bs - 4 };
-    scsi_sqe(t, &sqe, sid, READ_10, lba, 1, t->sense, sg, 2);
-    qihba_submit(t->h, QIHBA_IO_QID, &sqe);
+    buf = rp_read_to_ecam(t, sid, lba, ECAM_RP(PCI_INTERRUPT_LINE));
     rp_wait_sbr(t, "READ data into bridge control");
     rp_recover(t);
 
     /* Sense */
     sid = qihba_open_plain(t);
-    sg[0] = (struct iscsi_hba_sg) { .addr = buf, .len = t->bs };
+    sg = (struct iscsi_hba_sg) { .addr = buf, .len = t->bs };
     scsi_sqe(t, &sqe, sid, READ_16, t->blocks, 1,
-             ECAM_RP(PCI_BRIDGE_CONTROL), sg, 1);
+             ECAM_RP(PCI_BRIDGE_CONTROL), &sg, 1);
     sqe.u.scsi.sense_len = 2;
     qihba_submit(t->h, QIHBA_IO_QID, &sqe);
     rp_wait_sbr(t, "sense into bridge control");
@@ -3053,14 +3077,9 @@ static void test_rp_power_off_msix(void)
 static void test_rp_power_off_read(void)
 {
     const uint64_t lba = 300;
-    g_autofree uint8_t *pattern = NULL;
-    struct iscsi_hba_sqe sqe;
-    struct iscsi_hba_sg sg[2];
-    uint64_t ram, buf;
     uint32_t sid;
     QIscsiHbaTest *t;
     uint8_t cap;
-    bool deleted;
 
     if (!qihba_fixture_ready(fx, fx_error)) {
         return;
@@ -3068,26 +3087,10 @@ static void test_rp_power_off_read(void)
     t = rp_start(true);
     cap = rp_exp_cap(t);
     sid = qihba_open_plain(t);
-    pattern = g_malloc(t->bs);
-    qihba_fill_pattern(pattern, t->bs, 9);
-    stw_le_p(pattern, PCI_EXP_SLTCTL_PCC | PCI_EXP_SLTCTL_PWR_IND_OFF);
-    stw_le_p(pattern + 2, 0);
-    ram = qihba_alloc(t->h, t->bs, 0);
-    qtest_memwrite(t->qts, ram, pattern, t->bs);
-    rw_good(t, sid, WRITE_10, lba, ram, t->bs);
-
-    buf = qihba_alloc(t->h, t->bs, CANARY_READ);
-    sg[0] = (struct iscsi_hba_sg) { .addr = ECAM_RP(cap + PCI_EXP_SLTCTL),
-                                    .len = 4 };
-    sg[1] = (struct iscsi_hba_sg) { .addr = buf, .len = t->bs - 4 };
-    scsi_sqe(t, &sqe, sid, READ_10, lba, 1, t->sense, sg, 2);
-    qihba_submit(t->h, QIHBA_IO_QID, &sqe);
-    deleted = wait_device_deleted(t->qts, 2000 + t->ct * 1000);
-    g_assert_true(qihba_alive(t->h));
-    if (!deleted) {
-        rp_show_cqes(t);
-    }
-    g_assert_true(deleted);
+    rp_write_lba(t, sid, lba, 9,
+                 PCI_EXP_SLTCTL_PCC | PCI_EXP_SLTCTL_PWR_IND_OFF);
+    rp_read_to_ecam(t, sid, lba, ECAM_RP(cap + PCI_EXP_SLTCTL));
+    rp_wait_unplugged(t);
     qihba_t_quit(t);
 }
 
@@ -3100,29 +3103,21 @@ static void test_rp_power_off_read(void)
 static void rp_burst(QIscsiHbaTest *t, uint32_t sid, uint64_t lba,
                      uint64_t ecam, uint32_t val)
 {
-    g_autofree uint8_t *pattern = g_malloc(t->bs);
     struct iscsi_hba_sqe sqe;
-    struct iscsi_hba_sg sg[2];
-    uint64_t ram;
+    struct iscsi_hba_sg sg;
     int i;
 
-    qihba_fill_pattern(pattern, t->bs, 11);
-    stl_le_p(pattern, val);
-    ram = qihba_alloc(t->h, t->bs, 0);
-    qtest_memwrite(t->qts, ram, pattern, t->bs);
-    rw_good(t, sid, WRITE_10, lba, ram, t->bs);
-
+    rp_write_lba(t, sid, lba, 11, val);
     tgtd_fixture_freeze(fx);
     for (i = 0; i < 4; i++) {
-        uint64_t buf = qihba_alloc(t->h, t->bs, CANARY_READ);
-
         if (i == 1) {
-            sg[0] = (struct iscsi_hba_sg) { .addr = ecam, .len = 4 };
-            sg[1] = (struct iscsi_hba_sg) { .addr = buf, .len = t->bs - 4 };
-        } else {
-            sg[0] = (struct iscsi_hba_sg) { .addr = buf, .len = t->bs };
+            rp_read_to_ecam(t, sid, lba, ecam);
+            continue;
         }
-        scsi_sqe(t, &sqe, sid, READ_10, lba, 1, t->sense, sg, i == 1 ? 2 : 1);
+        sg = (struct iscsi_hba_sg) {
+            .addr = qihba_alloc(t->h, t->bs, CANARY_READ), .len = t->bs
+        };
+        scsi_sqe(t, &sqe, sid, READ_10, lba, 1, t->sense, &sg, 1);
         qihba_submit(t->h, QIHBA_IO_QID, &sqe);
     }
     quiet_wait(t->h, 100);
@@ -3154,7 +3149,6 @@ static void test_rp_power_off_burst(void)
     QIscsiHbaTest *t;
     uint32_t sid;
     uint8_t cap;
-    bool deleted;
 
     if (!qihba_fixture_ready(fx, fx_error)) {
         return;
@@ -3164,12 +3158,7 @@ static void test_rp_power_off_burst(void)
     sid = qihba_open_plain(t);
     rp_burst(t, sid, 500, ECAM_RP(cap + PCI_EXP_SLTCTL),
              PCI_EXP_SLTCTL_PCC | PCI_EXP_SLTCTL_PWR_IND_OFF);
-    deleted = wait_device_deleted(t->qts, 2000 + t->ct * 1000);
-    g_assert_true(qihba_alive(t->h));
-    if (!deleted) {
-        rp_show_cqes(t);
-    }
-    g_assert_true(deleted);
+    rp_wait_unplugged(t);
     qihba_t_quit(t);
 }
 

@@ -150,22 +150,6 @@ static uint16_t session_state(QIscsiHbaTest *t, uint32_t sid)
     return si.state;
 }
 
-/* LIST_SESSIONS into @ids (room for @max); returns the count. */
-static unsigned list_sessions(QIscsiHbaTest *t, uint32_t *ids, unsigned max)
-{
-    struct iscsi_hba_sqe sqe;
-    struct iscsi_hba_cqe cqe;
-
-    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_LIST_SESSIONS, t->scratch,
-                     max * sizeof(uint32_t));
-    admin_expect(t, "LIST_SESSIONS", &sqe, 0, ISCSI_HBA_DETAIL_NONE, &cqe);
-    g_assert_cmpuint(cqe.result, <=, max);
-    if (cqe.result) {
-        qtest_bufread(t->qts, t->scratch, ids, cqe.result * sizeof(*ids));
-    }
-    return cqe.result;
-}
-
 static bool list_has(const uint32_t *ids, unsigned n, uint32_t sid)
 {
     unsigned i;
@@ -176,16 +160,6 @@ static bool list_has(const uint32_t *ids, unsigned n, uint32_t sid)
         }
     }
     return false;
-}
-
-static void report_luns(QIscsiHbaTest *t, uint32_t sid, uint64_t buf,
-                        uint32_t len, struct iscsi_hba_cqe *cqe)
-{
-    struct iscsi_hba_sqe sqe;
-
-    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_REPORT_LUNS, buf, len);
-    sqe.hdr.session_id = sid;
-    qihba_t_cmd(t, ISCSI_HBA_ADMIN_QID, &sqe, qihba_scsi_wait_ms(t), cqe);
 }
 
 static uint32_t set_chap_secret(QIscsiHbaTest *t, const char *secret)
@@ -258,7 +232,7 @@ static void expect_no_connection_io(QIscsiHbaTest *t, uint32_t sid,
     qihba_sqe_tmf(&sqe, sid, 1, ISCSI_HBA_TMF_LUN_RESET, 0, 0);
     qihba_io_exec(t, &sqe, &cqe);
     qihba_check_cqe("TASK_MGMT", &cqe, status, detail);
-    report_luns(t, sid, t->scratch, 4096, &cqe);
+    qihba_report_luns(t, sid, t->scratch, 4096, &cqe);
     qihba_check_cqe("REPORT_LUNS", &cqe, status, detail);
 }
 
@@ -284,11 +258,11 @@ static void test_login_plain(void)
         return;
     }
     t = qihba_t_start(fx, LT, CT, NULL);
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 0);
 
     sid = qihba_login_ok(t, TGTD_TARGET_PLAIN);
     g_assert_cmphex(sid, !=, 0);
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 1);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 1);
     g_assert_cmphex(ids[0], ==, sid);
 
     g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
@@ -327,7 +301,7 @@ static void test_login_plain(void)
     qihba_logout_ok(t, sid);
     g_assert_cmphex(qihba_session_info(t, sid, &si), ==,
                     ISDSC_INVALID_SESSION_ID);
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 0);
     qihba_tur_init(t, &sqe, sid, 1);
     qihba_io_exec(t, &sqe, &cqe);
     qihba_check_cqe("SCSI_CMD after LOGOUT", &cqe, ISDSC_INVALID_SESSION_ID,
@@ -370,7 +344,7 @@ static void test_report_luns(void)
     sid = qihba_login_ok(t, TGTD_TARGET_MULTI);
     buf = qihba_alloc(t->h, sizeof(data), 0xa5);
 
-    report_luns(t, sid, buf, sizeof(data), &cqe);
+    qihba_report_luns(t, sid, buf, sizeof(data), &cqe);
     qihba_check_cqe("REPORT_LUNS", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
     qtest_bufread(t->qts, buf, data, sizeof(data));
     list_len = ldl_be_p(data);
@@ -393,13 +367,13 @@ static void test_report_luns(void)
 
     /* Too small: the size needed, nothing written */
     qtest_memset(t->qts, buf, 0xa5, sizeof(canary));
-    report_luns(t, sid, buf, 8, &cqe);
+    qihba_report_luns(t, sid, buf, 8, &cqe);
     qihba_check_cqe("REPORT_LUNS 8 bytes", &cqe, ISDSC_BUFFER_TOO_SMALL,
                     ISCSI_HBA_DETAIL_BAD_LENGTH);
     g_assert_cmpuint(cqe.result, ==, need);
     qtest_bufread(t->qts, buf, canary, sizeof(canary));
     assert_filled(canary, sizeof(canary), 0xa5);
-    report_luns(t, sid, buf, 0, &cqe);
+    qihba_report_luns(t, sid, buf, 0, &cqe);
     qihba_check_cqe("REPORT_LUNS 0 bytes", &cqe, ISDSC_BUFFER_TOO_SMALL,
                     ISCSI_HBA_DETAIL_BAD_LENGTH);
     g_assert_cmpuint(cqe.result, ==, need);
@@ -457,7 +431,8 @@ static void test_login_chap(void)
         }
         expect_login(t, rows[i].what, &p, rows[i].status,
                      ISCSI_HBA_DETAIL_NONE, &sid);
-        g_assert_cmpuint(list_sessions(t, ids, 4), ==, rows[i].status ? 0 : 1);
+        g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==,
+                         rows[i].status ? 0 : 1);
     }
     g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
     g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
@@ -486,7 +461,7 @@ static void test_login_acl(void)
     qihba_login_params(&p, fx, target_name(TGTD_TARGET_ACL));
     expect_login(t, "default initiator name", &p, ISDSC_NOT_FOUND,
                  ISCSI_HBA_DETAIL_NONE, NULL);
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 0);
 
     g_strlcpy(p.initiator_name, fx->acl_initiator, sizeof(p.initiator_name));
     expect_login(t, "allowed initiator name", &p, 0, ISCSI_HBA_DETAIL_NONE,
@@ -540,7 +515,7 @@ static void test_login_mutual_chap(void)
     expect_login(t, "target presents another name", &p,
                  ISDSC_INVALID_TARGET_CHAP_SECRET, ISCSI_HBA_DETAIL_NONE,
                  NULL);
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 0);
 
     g_strlcpy(p.target_chap_username, fx->mutual_target_user,
               sizeof(p.target_chap_username));
@@ -680,7 +655,7 @@ static void test_login_errors(void)
     expect_login(t, "unresolvable host", &p, ISDSC_DNS_NAME_UNRESOLVED,
                  ISCSI_HBA_DETAIL_NONE, NULL);
 
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 0);
     qihba_t_quit(t);
 }
 
@@ -709,7 +684,7 @@ static void test_login_bad_names(void)
               sizeof(p.initiator_name));
     expect_login(t, "bad initiator name", &p, ISDSC_INVALID_ISCSI_NAME,
                  ISCSI_HBA_DETAIL_BAD_NAME, NULL);
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 0);
     qihba_t_quit(t);
 }
 
@@ -727,7 +702,7 @@ static void test_login_twice(void)
     qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
     expect_login(t, "second LOGIN", &p, ISDSC_TARGET_ALREADY_LOGGED_IN,
                  ISCSI_HBA_DETAIL_NONE, NULL);
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 1);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 1);
     g_assert_cmphex(ids[0], ==, sid);
 
     /* After the LOGOUT the target is free again, under a new id */
@@ -755,13 +730,13 @@ static void test_login_too_many(void)
     params_chap(&p, ISCSI_HBA_AUTH_CHAP, fx->chap_user, fx->chap_secret);
     expect_login(t, "third LOGIN", &p, ISDSC_TOO_MANY_SESSIONS,
                  ISCSI_HBA_DETAIL_NONE, NULL);
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 2);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 2);
     g_assert_true(list_has(ids, 2, s1) && list_has(ids, 2, s2));
 
     qihba_logout_ok(t, s1);
     expect_login(t, "LOGIN after a LOGOUT", &p, 0, ISCSI_HBA_DETAIL_NONE,
                  &s3);
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 2);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 2);
     g_assert_true(list_has(ids, 2, s2) && list_has(ids, 2, s3));
     qihba_logout_ok(t, s2);
     qihba_logout_ok(t, s3);
@@ -846,7 +821,7 @@ static void test_login_frozen(void)
     g_assert_cmpfloat(qmp_s, <, 1.0);
 
     /* The session exists, logging in, and takes no commands yet */
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 1);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 1);
     sid = ids[0];
     g_assert_cmpuint(session_state(t, sid), ==,
                      ISCSI_HBA_SESSION_STATE_LOGGING_IN);
@@ -870,7 +845,7 @@ static void test_login_frozen(void)
     g_assert_cmpfloat(login_s, >=, t->lt - 1);
     g_assert_cmpfloat(login_s, <=,
                       t->lt + QIHBA_LATE_S + QIHBA_SLACK_MS / 1000.0);
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 0);
     tgtd_fixture_thaw(fx);
 
     /* The target answers again: a new login works */
@@ -1101,7 +1076,7 @@ static void test_host_target(void)
     g_assert_cmpuint(id.num_host_targets, ==, 2);
 
     /* Both sessions exist from enable on, whatever their logins do */
-    n = list_sessions(t, ids, 4);
+    n = qihba_list_sessions(t, ids, 4);
     g_assert_cmpuint(n, ==, 2);
     for (i = 0; i < n; i++) {
         g_assert_cmphex(qihba_session_info(t, ids[i], &si), ==, 0);
@@ -1242,14 +1217,14 @@ static void test_session_failed(void)
     fixture_restore();
     sid2 = qihba_login_ok(t, TGTD_TARGET_PLAIN);
     g_assert_cmphex(sid2, !=, sid);
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 2);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 2);
     g_assert_false(qihba_t_poll(t, ISCSI_HBA_ADMIN_QID, aer, 2500, &cqe, NULL));
     g_assert_cmpuint(session_state(t, sid), ==,
                      ISCSI_HBA_SESSION_STATE_FAILED);
 
     /* LOGOUT ends a failed session at once */
     qihba_logout_ok(t, sid);
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 1);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 1);
     g_assert_cmphex(ids[0], ==, sid2);
     qihba_logout_ok(t, sid2);
     qihba_t_quit(t);
@@ -1890,7 +1865,7 @@ static void test_discovery(void)
     g_assert_false(sendtargets_has(strs, target_name(TGTD_TARGET_ACL),
                                    addr));
     /* Discovery sessions are not sessions */
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 0);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 0);
 
     /* Too small: the size needed, nothing written */
     qtest_memset(t->qts, out, 0xa5, sizeof(canary));

@@ -77,27 +77,13 @@ static double elapsed_s(gint64 since)
  */
 static bool qemu_spawn(const char *const *args, int *code, char **err)
 {
-    const char *bin = g_getenv("QTEST_QEMU_BINARY");
-    g_auto(GStrv) cmd = NULL;
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autoptr(GError) gerr = NULL;
-    g_autoptr(GString) out = g_string_new("");
     static const char *const base[] = {
         "-machine", "pc", "-accel", "qtest", "-nodefaults", "-display",
         "none", "-S",
     };
-    gint64 deadline;
-    int err_fd, wstatus = 0, i;
-    bool exited = false;
-    char buf[4096];
-    ssize_t n;
-    GPid pid;
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    int i;
 
-    g_assert_nonnull(bin);
-    g_assert_true(g_shell_parse_argv(bin, NULL, &cmd, NULL));
-    for (i = 0; cmd[i]; i++) {
-        g_ptr_array_add(argv, cmd[i]);
-    }
     for (i = 0; i < G_N_ELEMENTS(base); i++) {
         g_ptr_array_add(argv, (char *)base[i]);
     }
@@ -105,36 +91,8 @@ static bool qemu_spawn(const char *const *args, int *code, char **err)
         g_ptr_array_add(argv, (char *)args[i]);
     }
     g_ptr_array_add(argv, NULL);
-
-    g_assert_true(g_spawn_async_with_pipes(
-        NULL, (char **)argv->pdata, NULL,
-        G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-        NULL, NULL, &pid, NULL, NULL, &err_fd, &gerr));
-    g_assert_no_error(gerr);
-    deadline = g_get_monotonic_time() + SPAWN_TIMEOUT_S * G_USEC_PER_SEC;
-    for (;;) {
-        pid_t r = waitpid(pid, &wstatus, WNOHANG);
-
-        if (r == pid) {
-            exited = true;
-            break;
-        }
-        g_assert_cmpint(r, ==, 0);
-        if (g_get_monotonic_time() > deadline) {
-            kill(pid, SIGKILL);
-            g_assert_cmpint(waitpid(pid, &wstatus, 0), ==, pid);
-            break;
-        }
-        g_usleep(10 * 1000);
-    }
-    while ((n = read(err_fd, buf, sizeof(buf))) > 0) {
-        g_string_append_len(out, buf, n);
-    }
-    close(err_fd);
-    g_spawn_close_pid(pid);
-    *code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -WTERMSIG(wstatus);
-    *err = g_strdup(g_strstrip(out->str));
-    return exited;
+    return qihba_spawn_qemu((const char *const *)argv->pdata,
+                            SPAWN_TIMEOUT_S, code, err);
 }
 
 /*
@@ -224,29 +182,12 @@ static void fault_add_disconnect(QIscsiHbaTest *t, uint8_t opcode)
  * Admin commands and sessions
  */
 
-/* LIST_SESSIONS into @ids (room for @max); returns the count. */
-static unsigned list_sessions(QIscsiHbaTest *t, uint32_t *ids, unsigned max)
-{
-    struct iscsi_hba_sqe sqe;
-    struct iscsi_hba_cqe cqe;
-
-    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_LIST_SESSIONS, t->scratch,
-                     max * sizeof(uint32_t));
-    qihba_t_admin(t, &sqe, &cqe);
-    qihba_check_cqe("LIST_SESSIONS", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
-    g_assert_cmpuint(cqe.result, <=, max);
-    if (cqe.result) {
-        qtest_bufread(t->qts, t->scratch, ids, cqe.result * sizeof(*ids));
-    }
-    return cqe.result;
-}
-
 /* The one session there is (a host-configured one, in most tests). */
 static uint32_t only_session(QIscsiHbaTest *t)
 {
     uint32_t ids[4];
 
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 1);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 1);
     return ids[0];
 }
 
@@ -596,6 +537,23 @@ static char *host_chap_targets(void)
         fx->mutual_target_user);
 }
 
+/* Target t0 (the fixture's plain target, no CHAP) for hba0. */
+static char *host_plain_target(void)
+{
+    return g_strdup_printf("-object iscsi-hba-target,id=t0,hba=" HBA_ID
+                           ",portal=%s,target=%s", fx->portal,
+                           target_name(TGTD_TARGET_PLAIN));
+}
+
+/* The only session, a host one, logs in; @si gets its SESSION_INFO. */
+static void wait_host_logged_in(QIscsiHbaTest *t,
+                                struct iscsi_hba_session_info *si)
+{
+    g_assert_true(wait_state(t, only_session(t),
+                             ISCSI_HBA_SESSION_STATE_LOGGED_IN,
+                             qihba_login_wait_ms(t), si));
+}
+
 /* Both host sessions log in (with the secrets they were created with). */
 static void expect_host_chap_logins(QIscsiHbaTest *t)
 {
@@ -603,7 +561,7 @@ static void expect_host_chap_logins(QIscsiHbaTest *t)
     uint32_t ids[4];
     unsigned i;
 
-    g_assert_cmpuint(list_sessions(t, ids, 4), ==, 2);
+    g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 2);
     for (i = 0; i < 2; i++) {
         g_assert_true(wait_state(t, ids[i], ISCSI_HBA_SESSION_STATE_LOGGED_IN,
                                  qihba_login_wait_ms(t), &si));
@@ -838,9 +796,7 @@ static void test_f10_logout_logging_in(void)
     if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    args = g_strdup_printf("-object iscsi-hba-target,id=t0,hba=" HBA_ID
-                           ",portal=%s,target=%s", fx->portal,
-                           target_name(TGTD_TARGET_PLAIN));
+    args = host_plain_target();
     /* The TCP connection is made; the login is never answered */
     tgtd_fixture_freeze(fx);
     t = qihba_t_start_args(fx, 3, CT, NULL, args);
@@ -1086,13 +1042,9 @@ static void test_f7_host_targets(void)
     }
     lfd = listen_on("127.0.0.1", &port);
     g_assert_cmpint(lfd, >=, 0);
-    args = g_strdup_printf("-object iscsi-hba-target,id=t0,hba=" HBA_ID
-                           ",portal=%s,target=%s", fx->portal,
-                           target_name(TGTD_TARGET_PLAIN));
+    args = host_plain_target();
     t = start_default_policy(args);
-    g_assert_true(wait_state(t, only_session(t),
-                             ISCSI_HBA_SESSION_STATE_LOGGED_IN,
-                             qihba_login_wait_ms(t), &si));
+    wait_host_logged_in(t, &si);
 
     /* Another target behind the same portal */
     login_logout_ok(t, fx->host, TGTD_TARGET_MULTI);
@@ -1118,13 +1070,9 @@ static void test_f7_none(void)
     if (!qihba_fixture_ready(fx, fx_error)) {
         return;
     }
-    args = g_strdup_printf("-object iscsi-hba-target,id=t0,hba=" HBA_ID
-                           ",portal=%s,target=%s", fx->portal,
-                           target_name(TGTD_TARGET_PLAIN));
+    args = host_plain_target();
     t = qihba_t_start_args(fx, LT, CT, "guest-portals=none", args);
-    g_assert_true(wait_state(t, only_session(t),
-                             ISCSI_HBA_SESSION_STATE_LOGGED_IN,
-                             qihba_login_wait_ms(t), &si));
+    wait_host_logged_in(t, &si);
     qihba_login_params(&p, fx, target_name(TGTD_TARGET_MULTI));
     qihba_login(t, &p, &cqe);
     qihba_check_cqe("LOGIN with guest-portals=none", &cqe,

@@ -11,9 +11,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
-#ifdef CONFIG_LINUX
-#include <sys/prctl.h>
-#endif
 #include <glib-unix.h>
 
 #include "qobject/qjson.h"
@@ -21,6 +18,7 @@
 #include "qobject/qnum.h"
 #include "qapi/error.h"
 #include "bad-target.h"
+#include "tgtd-fixture.h"
 
 #define START_TIMEOUT_MS        10000   /* until it prints "PORT n" */
 #define QUIT_TIMEOUT_MS         2000    /* until it exits after "quit" */
@@ -53,24 +51,6 @@ static bool reap_within(GPid pid, int timeout_ms)
         }
         g_usleep(POLL_INTERVAL_US);
     }
-}
-
-static void child_setup(gpointer opaque)
-{
-    pid_t parent = GPOINTER_TO_INT(opaque);
-    sigset_t none;
-
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    setsid();
-#ifdef CONFIG_LINUX
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) {
-        _exit(127);
-    }
-#else
-    (void)parent;
-#endif
 }
 
 /*
@@ -152,7 +132,8 @@ BadTarget *bad_target_start(const char *script, const char *const *args,
     /* Writing to a target that died must fail, not kill the test */
     signal(SIGPIPE, SIG_IGN);
     if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL,
-                                  G_SPAWN_DO_NOT_REAP_CHILD, child_setup,
+                                  G_SPAWN_DO_NOT_REAP_CHILD,
+                                  tgtd_fixture_child_setup,
                                   GINT_TO_POINTER(getpid()), &pid,
                                   &in_fd, &out_fd, NULL, errp)) {
         return NULL;

@@ -299,6 +299,32 @@ void qihba_logout_ok(QIscsiHbaTest *t, uint32_t sid)
 }
 
 /* Reads the structure only on success, then checks that it is @sid's. */
+unsigned qihba_list_sessions(QIscsiHbaTest *t, uint32_t *ids, unsigned max)
+{
+    struct iscsi_hba_sqe sqe;
+    struct iscsi_hba_cqe cqe;
+
+    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_LIST_SESSIONS, t->scratch,
+                     max * sizeof(uint32_t));
+    qihba_t_admin(t, &sqe, &cqe);
+    qihba_check_cqe("LIST_SESSIONS", &cqe, 0, ISCSI_HBA_DETAIL_NONE);
+    g_assert_cmpuint(cqe.result, <=, max);
+    if (cqe.result) {
+        qtest_bufread(t->qts, t->scratch, ids, cqe.result * sizeof(*ids));
+    }
+    return cqe.result;
+}
+
+void qihba_report_luns(QIscsiHbaTest *t, uint32_t sid, uint64_t buf,
+                       uint32_t len, struct iscsi_hba_cqe *cqe)
+{
+    struct iscsi_hba_sqe sqe;
+
+    qihba_sqe_buffer(&sqe, ISCSI_HBA_ADM_REPORT_LUNS, buf, len);
+    sqe.hdr.session_id = sid;
+    qihba_t_cmd(t, ISCSI_HBA_ADMIN_QID, &sqe, qihba_scsi_wait_ms(t), cqe);
+}
+
 uint32_t qihba_session_info(QIscsiHbaTest *t, uint32_t sid,
                             struct iscsi_hba_session_info *si)
 {

@@ -141,6 +141,11 @@ uint32_t qihba_login_ok(QIscsiHbaTest *t, TgtdTargetId tgt);
 void qihba_logout(QIscsiHbaTest *t, uint32_t sid, struct iscsi_hba_cqe *cqe);
 /* LOGOUT of @sid, checked successful. */
 void qihba_logout_ok(QIscsiHbaTest *t, uint32_t sid);
+/* LIST_SESSIONS (checked successful) into @ids; returns the count. */
+unsigned qihba_list_sessions(QIscsiHbaTest *t, uint32_t *ids, unsigned max);
+/* REPORT_LUNS of @sid into @buf, up to qihba_scsi_wait_ms(); @cqe unchecked. */
+void qihba_report_luns(QIscsiHbaTest *t, uint32_t sid, uint64_t buf,
+                       uint32_t len, struct iscsi_hba_cqe *cqe);
 /* SESSION_INFO of @sid into @si; returns the status. */
 uint32_t qihba_session_info(QIscsiHbaTest *t, uint32_t sid,
                             struct iscsi_hba_session_info *si);

@@ -557,3 +557,76 @@ QDict *qihba_query_queue(QDict *info, int qid)
     }
     return NULL;
 }
+
+void qihba_expect_running(QIscsiHba *h)
+{
+    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_CTRL), ==,
+                    ISCSI_HBA_CTRL_ENABLE);
+    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_STATUS), ==,
+                    ISCSI_HBA_STATUS_READY);
+    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_FATAL_REASON), ==,
+                    ISCSI_HBA_FATAL_NONE);
+}
+
+void qihba_expect_fatal(QIscsiHba *h, uint32_t reason)
+{
+    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_STATUS) &
+                    ISCSI_HBA_STATUS_FATAL, ==, ISCSI_HBA_STATUS_FATAL);
+    g_assert_cmpuint(qihba_readl(h, ISCSI_HBA_REG_FATAL_REASON), ==, reason);
+}
+
+bool qihba_spawn_qemu(const char *const *args, int timeout_s, int *code,
+                      char **err)
+{
+    const char *bin = g_getenv("QTEST_QEMU_BINARY");
+    g_auto(GStrv) cmd = NULL;
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GError) gerr = NULL;
+    g_autoptr(GString) out = g_string_new("");
+    gint64 deadline;
+    int err_fd, wstatus = 0, i;
+    bool exited = false;
+    char buf[4096];
+    ssize_t n;
+    GPid pid;
+
+    g_assert_nonnull(bin);
+    g_assert_true(g_shell_parse_argv(bin, NULL, &cmd, NULL));
+    for (i = 0; cmd[i]; i++) {
+        g_ptr_array_add(argv, cmd[i]);
+    }
+    for (i = 0; args[i]; i++) {
+        g_ptr_array_add(argv, (char *)args[i]);
+    }
+    g_ptr_array_add(argv, NULL);
+
+    g_assert_true(g_spawn_async_with_pipes(
+        NULL, (char **)argv->pdata, NULL,
+        G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+        NULL, NULL, &pid, NULL, NULL, &err_fd, &gerr));
+    g_assert_no_error(gerr);
+    deadline = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
+    for (;;) {
+        pid_t r = waitpid(pid, &wstatus, WNOHANG);
+
+        if (r == pid) {
+            exited = true;
+            break;
+        }
+        g_assert_cmpint(r, ==, 0);
+        if (g_get_monotonic_time() > deadline) {
+            kill(pid, SIGKILL);
+            g_assert_cmpint(waitpid(pid, &wstatus, 0), ==, pid);
+            break;
+        }
+        g_usleep(10 * 1000);
+    }
+    while ((n = read(err_fd, buf, sizeof(buf))) > 0) {
+        g_string_append_len(out, buf, n);
+    }
+    close(err_fd);
+    g_spawn_close_pid(pid);
+    *code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -WTERMSIG(wstatus);
+    *err = g_strdup(g_strstrip(out->str));
+    return exited;
+}

@@ -130,11 +130,26 @@ void qihba_check_cqe(const char *what, const struct iscsi_hba_cqe *cqe,
                      uint32_t status, uint16_t detail);
 /* Assert a successful SCSI_CMD: status GOOD, no sense data. */
 void qihba_check_good(const char *what, const struct iscsi_hba_cqe *cqe);
+/* Assert the device runs: CTRL.ENABLE, STATUS.READY alone, no fatal reason. */
+void qihba_expect_running(QIscsiHba *h);
+/* Assert STATUS.FATAL is set and FATAL_REASON is @reason. */
+void qihba_expect_fatal(QIscsiHba *h, uint32_t reason);
 
 /* QMP */
 /* The device's entry of query-iscsi-hba (the only device); unref it. */
 QDict *qihba_query(QIscsiHba *h);
 /* The entry of queue @qid in a qihba_query() result, or NULL. */
 QDict *qihba_query_queue(QDict *info, int qid);
+
+/* QEMU processes of a test's own */
+/*
+ * Run $QTEST_QEMU_BINARY (split as a shell would, but no shell runs it)
+ * with the NULL-terminated @args and wait up to @timeout_s seconds for it
+ * to exit; then it is killed.  Returns true if it exited by itself; *code
+ * gets its exit status, or minus the signal that killed it, and *err its
+ * stderr without leading and trailing white space (free it).
+ */
+bool qihba_spawn_qemu(const char *const *args, int timeout_s, int *code,
+                      char **err);
 
 #endif

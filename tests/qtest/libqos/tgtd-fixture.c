@@ -348,7 +348,7 @@ static int pick_control_port(TgtdFixture *fx, GError **errp)
     return -1;
 }
 
-static void tgtd_child_setup(gpointer opaque)
+void tgtd_fixture_child_setup(gpointer opaque)
 {
     pid_t parent = GPOINTER_TO_INT(opaque);
     sigset_t none;
@@ -447,7 +447,7 @@ static SpawnResult spawn_tgtd(TgtdFixture *fx, GError **errp)
     }
     ok = g_spawn_async_with_fds(NULL, argv, NULL,
                                 G_SPAWN_DO_NOT_REAP_CHILD,
-                                tgtd_child_setup,
+                                tgtd_fixture_child_setup,
                                 GINT_TO_POINTER(getpid()),
                                 &pid, devnull, logfd, logfd, errp);
     close(logfd);

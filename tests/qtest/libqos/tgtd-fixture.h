@@ -160,6 +160,14 @@ bool tgtd_fixture_tgtadm(TgtdFixture *fx, char **output, GError **errp,
 /* tgtd's log so far (all runs), for diagnostics; NULL once stopped. */
 char *tgtd_fixture_log(TgtdFixture *fx);
 
+/*
+ * A GSpawnChildSetupFunc for helper processes a test starts (tgtd, the
+ * bad target): @opaque is GINT_TO_POINTER(getpid()) of the test.  The
+ * child gets no blocked signals and a session of its own and, on Linux,
+ * SIGKILL when the test dies (it exits at once if the test is gone).
+ */
+void tgtd_fixture_child_setup(gpointer opaque);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TgtdFixture, tgtd_fixture_free)
 
 #endif /* TGTD_FIXTURE_H */
