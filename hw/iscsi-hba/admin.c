@@ -51,8 +51,9 @@ static bool admin_dma(IscsiHbaRequest *req, uint64_t addr, void *buf,
     return !iscsi_hba_req_stale(req);
 }
 
-bool iscsi_hba_admin_write(IscsiHbaRequest *req, uint64_t addr,
-                           const void *buf, uint32_t len)
+/* Admin output written while the command executes, in the queue BH. */
+static bool admin_write(IscsiHbaRequest *req, uint64_t addr,
+                        const void *buf, uint32_t len)
 {
     return admin_dma(req, addr, (void *)buf, len, DMA_DIRECTION_FROM_DEVICE);
 }
@@ -111,7 +112,7 @@ static void adm_identify(IscsiHbaRequest *req)
     }
     id = g_new(struct iscsi_hba_identify, 1);
     iscsi_hba_identify_fill(req->q->s, id);
-    if (iscsi_hba_admin_write(req, le64_to_cpu(c->addr), id, len)) {
+    if (admin_write(req, le64_to_cpu(c->addr), id, len)) {
         ok(req, ISCSI_HBA_IDENTIFY_SIZE);
     }
 }
@@ -207,8 +208,7 @@ static void adm_get_initiator_name(IscsiHbaRequest *req)
                            ISCSI_HBA_DETAIL_BAD_LENGTH);
         return;
     }
-    if (iscsi_hba_admin_write(req, le64_to_cpu(c->addr), s->initiator_name,
-                              need)) {
+    if (admin_write(req, le64_to_cpu(c->addr), s->initiator_name, need)) {
         ok(req, need);
     }
 }
@@ -237,7 +237,7 @@ static void adm_list_sessions(IscsiHbaRequest *req)
     for (i = 0; i < count; i++) {
         ids[i] = cpu_to_le32(ids[i]);
     }
-    if (iscsi_hba_admin_write(req, le64_to_cpu(c->addr), ids, need)) {
+    if (admin_write(req, le64_to_cpu(c->addr), ids, need)) {
         ok(req, count);
     }
 }
@@ -461,7 +461,7 @@ static void adm_session_info(IscsiHbaRequest *req)
     info->last_status = cpu_to_le32(sess->last_status);
     pstrcpy(info->target_name, sizeof(info->target_name), sess->login.target);
     pstrcpy(info->portal_host, sizeof(info->portal_host), sess->login.host);
-    if (iscsi_hba_admin_write(req, le64_to_cpu(c->addr), info, len)) {
+    if (admin_write(req, le64_to_cpu(c->addr), info, len)) {
         ok(req, sizeof(*info));
     }
 }

@@ -241,8 +241,6 @@ void iscsi_hba_req_set_payload(IscsiHbaRequest *req, IscsiHbaPayloadKind kind,
 
 /* admin.c */
 void iscsi_hba_admin_exec(IscsiHbaRequest *req);
-bool iscsi_hba_admin_write(IscsiHbaRequest *req, uint64_t addr,
-                           const void *buf, uint32_t len);
 void iscsi_hba_identify_fill(IscsiHbaState *s, struct iscsi_hba_identify *id);
 
 /* io.c */
