@@ -11,6 +11,9 @@
 #   fuzz        a short deterministic generic-fuzz run over tests/fuzz/iscsi-hba
 #               (fixed seed and runs; scripts/fuzz.sh --check)
 #   guest       run-hba.sh: a Linux guest with the iscsi_hba driver, real tgtd
+#   windows     the Windows miniport: iscsihba.sys built with mingw-w64
+#               (scripts/build-windows-driver.sh, one check), then its
+#               code run against the device by tests/windows (TAP)
 # Reported on their own lines (a failure still counts as failed):
 #   stock       QEMU's own qmp-cmd-test (every QMP query, query-iscsi-hba too)
 #   image       run-all.sh: self-checks of the guest image and a virtio control
@@ -341,6 +344,28 @@ run_guest() {
     record "$cat" "guest $runner" "$pass" "$fail" "$skip"
 }
 
+# The Windows miniport: the .sys build counts as one test, then the
+# harness (built with the unit build) drives the real device.
+run_windows() {
+    local logf=$LOGS/windows.log bin=$CACHE/unit-build/test-windows-miniport
+    local pass=0 fail=0 rc
+    if bash "$TOP/scripts/build-windows-driver.sh" > "$LOGS/windows-build.log" 2>&1; then
+        pass=1
+        tail -n 1 "$LOGS/windows-build.log"
+    else
+        tail -n 30 "$LOGS/windows-build.log"
+        fail=1
+    fi
+    run_streamed "$logf" '^(not )?ok |^Bail out!' \
+        env QEMU_BIN="$QEMU_BIN" timeout 600 "$bin"
+    rc=$?
+    tap_count "$logf"
+    fail=$((fail + T_FAIL + T_CIFAIL + T_MISSING))
+    [ "$rc" -eq 0 ] || [ "$fail" -gt 0 ] || fail=1
+    record project "windows miniport" $((pass + T_PASS)) "$fail" "$T_SKIP" \
+        "iscsihba.sys build + tests/windows harness"
+}
+
 run_checkpatch() {
     local f pass=0 fail=0 out=$LOGS/checkpatch.log
     local -a files
@@ -432,6 +457,7 @@ main() {
         # shellcheck source=/dev/null
         . "$CACHE/env"
         run_unit
+        run_windows
         run_device_qtests normal "$QEMU_BUILD_DIR" "$QEMU_BIN"
         run_qtest stock "qtest qmp-cmd-test" "$QEMU_BUILD_DIR" "$QEMU_BIN" qmp-cmd-test
         run_valgrind_lifetime

@@ -149,7 +149,7 @@ typedef struct _ISCSI_TargetMapping {
     WCHAR TargetName[ISCSI_NAME_CHARS];
     BOOLEAN FromPersistentLogin;
     ULONGLONG Reserved;
-    ISCSI_LUNList LUNList[];
+    /* then LUNCount ISCSI_LUNList (the MOF's variable LUNList array) */
 } ISCSI_TargetMapping;
 
 /* ---- class GUIDs (the MOF's guid qualifiers) ---- */
@@ -281,7 +281,7 @@ typedef struct _LoginToTarget_IN {
     WCHAR InitiatorNode[ISCSI_NAME_CHARS];
     WCHAR InitiatorAlias[256];
     WCHAR TargetName[ISCSI_NAME_CHARS];
-    ISCSI_TargetMapping Mappings;
+    ISCSI_TargetMapping Mappings;           /* and its LUNList */
     /* then Key[KeySize], Username[UsernameSize], Password[PasswordSize] */
 } LoginToTarget_IN;
 

@@ -203,8 +203,7 @@ static ULONG persistent_logins(IHBA_EXT *e, UCHAR *out, ULONG cap)
     return sizeof(*p);
 }
 
-#define MAPPING_SIZE \
-    ((offsetof(ISCSI_TargetMapping, LUNList) + 7) & ~(ULONG)7)
+#define MAPPING_SIZE    sizeof(ISCSI_TargetMapping)  /* no LUNList */
 
 static ULONG target_mappings(IHBA_EXT *e, UCHAR *out, ULONG cap)
 {
@@ -444,8 +443,7 @@ static ULONG parse_login(const UCHAR *buf, ULONG size,
                          struct iscsi_hba_login_params *p, ULONG *type)
 {
     const LoginToTarget_IN *in = (const void *)buf;
-    ULONG fixed = offsetof(LoginToTarget_IN, Mappings) +
-                  offsetof(ISCSI_TargetMapping, LUNList);
+    ULONG fixed = sizeof(LoginToTarget_IN);
     ULONG var, user_len, pass_len;
     const UCHAR *key;
 
