@@ -349,13 +349,23 @@ static int start_adapter(const char *props, bool msix)
     return 0;
 }
 
+/* The data session to the plain target: the existing one, or a new one. */
 static int login_plain(void)
 {
     ULONG64 sid = 0;
-    UCHAR st;
-    ULONG status = login(TGTD_TARGET_PLAIN, ISCSI_LOGINTARGET_DATA, NULL,
-                         NULL, &sid, &st);
-    int t = status == 0 ? target_of_session(sid) : -1;
+    UCHAR st = 0;
+    ULONG status = 0;
+    int t;
+
+    for (t = 0; t < IHBA_MAX_TARGETS; t++) {
+        if (ad->ext->target[t].state == IHBA_TGT_UP &&
+            !strcmp(ad->ext->target[t].name, fx->target[0].name)) {
+            return t;
+        }
+    }
+    status = login(TGTD_TARGET_PLAIN, ISCSI_LOGINTARGET_DATA, NULL, NULL,
+                   &sid, &st);
+    t = status == 0 ? target_of_session(sid) : -1;
 
     if (t < 0 || !clear_unit_attention(t)) {
         diag("login to plain: SRB 0x%02x Status 0x%08x", st, status);
@@ -484,6 +494,110 @@ static void test_send_targets(void)
     tap(logout(sid) == 0, "LogoutFromTarget of the discovery session");
 }
 
+/* Service until the target's state is @state (or @ms passed). */
+static bool wait_target_state(int t, UCHAR state, unsigned ms)
+{
+    unsigned waited;
+
+    for (waited = 0; waited < ms; waited += 50) {
+        if (ad->ext->target[t].state == state) {
+            return true;
+        }
+        sp_run_for(ad, 50);
+    }
+    return ad->ext->target[t].state == state;
+}
+
+/* tgtd dies and comes back: the session events reach Storport. */
+static void test_session_events(void)
+{
+    int t = login_plain();
+    unsigned changes = ad->bus_changes;
+    g_autoptr(GError) err = NULL;
+    g_autofree Io *held = NULL;
+    bool lost;
+
+    tap(t >= 0 && tgtd_fixture_kill(fx) &&
+        (lost = wait_target_state(t, IHBA_TGT_LOST, 10000)) &&
+        (held = io_new(t, SCSI_TUR, 0, 0, NULL, 0)) &&
+        io_run(held) == SRB_STATUS_BUSY,
+        "tgtd killed: EVENT_SESSION_LOST, the target's SRBs get "
+        "SRB_STATUS_BUSY");
+    tap(tgtd_fixture_restart(fx, &err) &&
+        wait_target_state(t, IHBA_TGT_UP, 20000) &&
+        ad->bus_changes > changes,
+        "tgtd back: EVENT_SESSION_RECOVERED, BusChangeDetected (%u)",
+        ad->bus_changes - changes);
+    tap(t >= 0 && clear_unit_attention(t) && round_trip(t, 4096, 4096, 5),
+        "I/O through the recovered session");
+}
+
+static ULONG status_method(ULONG method, const void *in, ULONG size)
+{
+    WmiCall c;
+    ULONG status = 0xffffffffu;
+
+    if (wmi_method(&c, method, in, size, sizeof(status)) ==
+        SRB_STATUS_SUCCESS) {
+        memcpy(&status, wmi_out(&c), sizeof(status));
+    }
+    g_free(c.buf);
+    return status;
+}
+
+/* REPORT LUNS data: 8-byte header, then 8-byte SAM LUNs. */
+static bool has_lun(const UCHAR *data, ULONG len, UCHAR lun)
+{
+    ULONG off;
+
+    for (off = 8; off + 8 <= len; off += 8) {
+        if (data[off] == 0 && data[off + 1] == lun) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_wmi_methods(void)
+{
+    struct {
+        ULONG size;
+        UCHAR secret[8];
+    } chap = { 5, "short" };
+    SetInitiatorNodeName_IN name;
+    ScsiReportLuns_IN rl;
+    ScsiReportLuns_OUT *out;
+    WmiCall c;
+    int t = login_plain();
+    UCHAR st;
+    ULONG status;
+
+    status = status_method(SetCHAPSharedSecret, &chap, sizeof(chap));
+    tap(status == ISDSC_SHORT_CHAP_SECRET,
+        "SetCHAPSharedSecret, 5 bytes: Status 0x%08x (the device's "
+        "warning ISDSC_SHORT_CHAP_SECRET, unchanged)", status);
+    memset(&name, 0, sizeof(name));
+    wide(name.CreatedInitiatorName, "not an iSCSI name");
+    status = status_method(SetInitiatorNodeName, &name, sizeof(name));
+    tap(status == ISDSC_INVALID_ISCSI_NAME,
+        "SetInitiatorNodeName, bad name: Status 0x%08x", status);
+    wide(name.CreatedInitiatorName, "iqn.2026-11.org.qemu.test:windows");
+    status = status_method(SetInitiatorNodeName, &name, sizeof(name));
+    tap(status == 0, "SetInitiatorNodeName, good name: Status 0x%08x",
+        status);
+    rl.UniqueSessionId = t >= 0 ? ad->ext->target[t].session_id : 0;
+    st = wmi_method(&c, ScsiReportLuns, &rl, sizeof(rl), 4096);
+    out = wmi_out(&c);
+    tap(st == SRB_STATUS_SUCCESS && out->Status == 0 &&
+        has_lun(out->ResponseBuffer, out->ResponseBufferSize, LUN),
+        "ScsiReportLuns: Status 0x%08x, %u bytes listing LUN %d",
+        out->Status, out->ResponseBufferSize, LUN);
+    g_free(c.buf);
+    status = status_method(AddConnectionToSession, &rl, sizeof(rl));
+    tap(status == ISDSC_REQUEST_NOT_SUPPORTED,
+        "AddConnectionToSession: Status ISDSC_REQUEST_NOT_SUPPORTED");
+}
+
 static Io *start_read(int t, UCHAR *buf)
 {
     Io *io = io_new(t, SCSI_READ10, 16, 8, buf, 4096);
@@ -594,7 +708,7 @@ static void test_intx(void)
         "INTx (msix=off): started, logged in, WRITE/READ round trip");
 }
 
-#define PLAN 25
+#define PLAN 33
 #define PORTALS "guest-portals=127.0.0.1,login-timeout=3,command-timeout=5"
 
 int main(void)
@@ -616,6 +730,8 @@ int main(void)
         test_chap_login();
         test_io();
         test_send_targets();
+        test_wmi_methods();
+        test_session_events();
         sp_qemu_stop();
     }
     faults = g_strdup_printf(
