@@ -134,6 +134,17 @@ static UCHAR wmi_query(WmiCall *c, const GUID *guid, ULONG cap)
     return wmi_run(c);
 }
 
+static UCHAR wmi_request(WmiCall *c, UCHAR sub, ULONG size)
+{
+    memset(&c->srb, 0, sizeof(c->srb));
+    c->srb.Function = SRB_FUNCTION_WMI;
+    c->srb.WMISubFunction = sub;
+    c->srb.WMIFlags = SRB_WMI_FLAGS_ADAPTER_REQUEST;
+    c->srb.DataBuffer = c->buf;
+    c->srb.DataTransferLength = size;
+    return wmi_run(c);
+}
+
 static void *wmi_out(WmiCall *c)
 {
     return c->buf + c->data_off;
@@ -558,6 +569,68 @@ static bool has_lun(const UCHAR *data, ULONG len, UCHAR lun)
     return false;
 }
 
+static void test_wmi_blocks(void)
+{
+    static const GUID portal_guid = MSiSCSI_PortalInfoClassGuid;
+    WmiCall c = { .data_off = 0 };
+    WMIREGINFOW *r;
+    WNODE_ALL_DATA *all;
+    WNODE_TOO_SMALL *small;
+    MSiSCSI_PortalInfoClass *p;
+    UCHAR st;
+
+    c.buf = g_malloc0(4096);
+    st = wmi_request(&c, IRP_MN_REGINFO, 4096);
+    r = (void *)c.buf;
+    tap(st == SRB_STATUS_SUCCESS && r->GuidCount == 5 &&
+        r->WmiRegGuid[2].Guid.Data1 == operations_guid.Data1 &&
+        r->WmiRegGuid[2].Flags == WMIREG_FLAG_INSTANCE_PDO,
+        "REGINFO: 5 GUIDs with PDO instance names");
+    memset(c.buf, 0, 4096);
+    all = (void *)c.buf;
+    all->WnodeHeader.Guid = portal_guid;
+    all->WnodeHeader.Flags = WNODE_FLAG_ALL_DATA;
+    st = wmi_request(&c, IRP_MN_QUERY_ALL_DATA, 4096);
+    p = (void *)(c.buf + all->DataBlockOffset);
+    tap(st == SRB_STATUS_SUCCESS && all->InstanceCount == 1 &&
+        p->PortalInfoCount == 1 && p->PortalInformation[0].Index == 0,
+        "QUERY_ALL_DATA MSiSCSI_PortalInfoClass: one initiator portal");
+    g_free(c.buf);
+    st = wmi_query(&c, &hba_info_guid, 64);
+    small = (void *)c.buf;
+    tap(st == SRB_STATUS_SUCCESS &&
+        (small->WnodeHeader.Flags & WNODE_FLAG_TOO_SMALL) &&
+        small->SizeNeeded == c.data_off + sizeof(MSiSCSI_HBAInformation),
+        "QUERY_SINGLE_INSTANCE with 64 bytes: WNODE_TOO_SMALL, %u needed",
+        small->SizeNeeded);
+    g_free(c.buf);
+}
+
+/* LoginToTarget_IN comes from user mode: malformed input is refused. */
+static void test_wmi_bad_input(void)
+{
+    g_autofree LoginToTarget_IN *in = NULL;
+    WmiCall c;
+    ULONG size, status = 0;
+    UCHAR st;
+
+    in = login_in(TGTD_TARGET_PLAIN, ISCSI_LOGINTARGET_DATA, NULL, NULL,
+                  &size);
+    in->Mappings.LUNCount = 0x10000000;     /* far past the buffer */
+    st = wmi_method(&c, LoginToTarget, in, size, sizeof(LoginToTarget_OUT));
+    memcpy(&status, wmi_out(&c), sizeof(status));
+    g_free(c.buf);
+    tap(st == SRB_STATUS_SUCCESS && status == ISDSC_INVALID_PARAMETER,
+        "LoginToTarget with a LUNCount past the buffer: "
+        "ISDSC_INVALID_PARAMETER, nothing sent (0x%08x)", status);
+    st = wmi_method(&c, LoginToTarget, in, 16, sizeof(LoginToTarget_OUT));
+    memcpy(&status, wmi_out(&c), sizeof(status));
+    g_free(c.buf);
+    tap(st == SRB_STATUS_SUCCESS && status == ISDSC_INVALID_PARAMETER,
+        "LoginToTarget with 16 bytes of input: ISDSC_INVALID_PARAMETER "
+        "(0x%08x)", status);
+}
+
 static void test_wmi_methods(void)
 {
     struct {
@@ -708,7 +781,7 @@ static void test_intx(void)
         "INTx (msix=off): started, logged in, WRITE/READ round trip");
 }
 
-#define PLAN 33
+#define PLAN 38
 #define PORTALS "guest-portals=127.0.0.1,login-timeout=3,command-timeout=5"
 
 int main(void)
@@ -727,6 +800,8 @@ int main(void)
     }
     if (start_adapter(PORTALS, true) == 0) {
         test_start();
+        test_wmi_blocks();
+        test_wmi_bad_input();
         test_chap_login();
         test_io();
         test_send_targets();
