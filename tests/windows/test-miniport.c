@@ -68,6 +68,7 @@ static void diag(const char *fmt, ...)
 static const GUID operations_guid = MSiSCSI_OperationsGuid;
 static const GUID hba_info_guid = MSiSCSI_HBAInformationGuid;
 static const GUID mappings_guid = MSiSCSI_TargetMappingsGuid;
+static const GUID sessions_guid = MSiSCSI_InitiatorSessionInfoGuid;
 
 typedef struct WmiCall {
     SCSI_WMI_REQUEST_BLOCK srb;
@@ -404,6 +405,46 @@ static void test_start(void)
     g_free(c.buf);
 }
 
+static bool wide_equals(const WCHAR *w, const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i]; i++) {
+        if (w[i] != (UCHAR)s[i]) {
+            return false;
+        }
+    }
+    return w[i] == 0;
+}
+
+/*
+ * MSiSCSI_InitiatorSessionInfo shows the one session; the portal comes
+ * from the device's SESSION_INFO (ISID and TSIH read 0 in this version
+ * of the device, so they are not checked).
+ */
+static void check_session_info(TgtdTargetId target, ULONG64 sid)
+{
+    WmiCall c;
+    MSiSCSI_InitiatorSessionInfo *h;
+    ISCSI_SessionStaticInfo *s;
+    ISCSI_ConnectionStaticInfo *conn;
+    UCHAR st = wmi_query(&c, &sessions_guid, 8192);
+
+    h = wmi_out(&c);
+    s = (void *)((UCHAR *)h + ((sizeof(*h) + 7) & ~7u));
+    conn = (void *)(s + 1);
+    tap(st == SRB_STATUS_SUCCESS && h->SessionCount == 1 &&
+        s->UniqueSessionId == sid &&
+        wide_equals(s->TargetiSCSIName, fx->target[target].name) &&
+        s->ConnectionCount == 1 &&
+        conn->RemotePort == (ULONG)fx->port &&
+        conn->AuthType == ISCSI_CHAP_AUTH_TYPE &&
+        wide_equals(conn->RemoteAddr.TextAddress, fx->host),
+        "MSiSCSI_InitiatorSessionInfo: the session, its target, portal and "
+        "CHAP (SRB 0x%02x, %u sessions)", st, h->SessionCount);
+    g_free(c.buf);
+}
+
 static void test_chap_login(void)
 {
     ULONG64 sid = 1;
@@ -427,6 +468,7 @@ static void test_chap_login(void)
         ad->bus_changes == changes + 1,
         "LoginToTarget, right CHAP secret: Status 0, session %" PRIu64
         " as TargetId %d, bus change notified", (uint64_t)sid, t);
+    check_session_info(TGTD_TARGET_CHAP, sid);
     st = wmi_query(&c, &mappings_guid, 4096);
     m = wmi_out(&c);
     tap(st == SRB_STATUS_SUCCESS && m->TargetMappingCount == 1,
@@ -582,10 +624,10 @@ static void test_wmi_blocks(void)
     c.buf = g_malloc0(4096);
     st = wmi_request(&c, IRP_MN_REGINFO, 4096);
     r = (void *)c.buf;
-    tap(st == SRB_STATUS_SUCCESS && r->GuidCount == 5 &&
+    tap(st == SRB_STATUS_SUCCESS && r->GuidCount == 6 &&
         r->WmiRegGuid[2].Guid.Data1 == operations_guid.Data1 &&
         r->WmiRegGuid[2].Flags == WMIREG_FLAG_INSTANCE_PDO,
-        "REGINFO: 5 GUIDs with PDO instance names");
+        "REGINFO: 6 GUIDs with PDO instance names");
     memset(c.buf, 0, 4096);
     all = (void *)c.buf;
     all->WnodeHeader.Guid = portal_guid;
@@ -781,7 +823,7 @@ static void test_intx(void)
         "INTx (msix=off): started, logged in, WRITE/READ round trip");
 }
 
-#define PLAN 38
+#define PLAN 39
 #define PORTALS "guest-portals=127.0.0.1,login-timeout=3,command-timeout=5"
 
 int main(void)

@@ -160,6 +160,9 @@ typedef struct _ISCSI_TargetMapping {
 #define MSiSCSI_PortalInfoClassGuid \
     { 0x84ca6fd6, 0xb152, 0x4e6a, \
       { 0x88, 0x69, 0xfd, 0xe5, 0xe3, 0x7b, 0x61, 0x57 } }
+#define MSiSCSI_InitiatorSessionInfoGuid \
+    { 0xd7931411, 0x0376, 0x4869, \
+      { 0xa4, 0x91, 0x8d, 0x67, 0x9b, 0xfc, 0x00, 0x4a } }
 #define MSiSCSI_OperationsGuid \
     { 0xea4d82bf, 0x29da, 0x4e12, \
       { 0x80, 0x0a, 0xe5, 0x43, 0x79, 0x64, 0x46, 0x2c } }
@@ -222,6 +225,56 @@ typedef struct _MSiSCSI_PortalInfoClass {
     ULONG PortalInfoCount;
     ISCSI_PortalInfo PortalInformation[];
 } MSiSCSI_PortalInfoClass;
+
+/* ---- MSiSCSI_InitiatorSessionInfo ---- */
+
+#define ISCSI_CONNECTION_STATE_FULL     1
+#define ISCSI_SESSION_TYPE_INFORMATIONAL 1
+#define ISCSI_SESSION_TYPE_DATA         2
+
+typedef struct _ISCSI_ConnectionStaticInfo {
+    ULONGLONG UniqueConnectionId;
+    USHORT CID;
+    UCHAR State;
+    UCHAR Protocol;
+    UCHAR HeaderIntegrity;      /* 0 none, 1 CRC32C */
+    UCHAR DataIntegrity;
+    USHORT Reserved;
+    ULONG MaxRecvDataSegmentLength;
+    ULONG AuthType;
+    ISCSI_IP_Address LocalAddr;
+    ULONG LocalPort;
+    ISCSI_IP_Address RemoteAddr;
+    ULONG RemotePort;
+    ULONGLONG EstimatedThroughput;
+    ULONG MaxDatagramSize;
+} ISCSI_ConnectionStaticInfo;
+
+typedef struct _ISCSI_SessionStaticInfo {
+    ULONGLONG UniqueSessionId;
+    WCHAR InitiatoriSCSIName[ISCSI_NAME_CHARS];
+    WCHAR TargetiSCSIName[ISCSI_NAME_CHARS];
+    USHORT TSID;
+    UCHAR ISID[6];
+    BOOLEAN InitialR2t;
+    BOOLEAN ImmediateData;
+    UCHAR Type;
+    BOOLEAN DataSequenceInOrder;
+    BOOLEAN DataPduInOrder;
+    UCHAR ErrorRecoveryLevel;
+    ULONG MaxOutstandingR2t;
+    ULONG FirstBurstLength;
+    ULONG MaxBurstLength;
+    ULONG MaxConnections;
+    USHORT ConnectionCount;
+    /* then ConnectionCount ISCSI_ConnectionStaticInfo, 8-aligned */
+} ISCSI_SessionStaticInfo;
+
+typedef struct _MSiSCSI_InitiatorSessionInfo {
+    ULONGLONG UniqueAdapterId;
+    ULONG SessionCount;
+    /* then SessionCount sessions, 8-aligned, each with its connections */
+} MSiSCSI_InitiatorSessionInfo;
 
 /* ---- MSiSCSI_TargetMappings, MSiSCSI_PersistentLogins ---- */
 

@@ -54,10 +54,12 @@ enum ihba_admin_kind {
     IHBA_ADM_LOGOUT,
     IHBA_ADM_STATUS_ONLY,       /* SetCHAPSharedSecret, SetInitiatorNodeName */
     IHBA_ADM_REPORT_LUNS,
+    IHBA_ADM_SESSION_INFO,      /* refresh a target's cached info */
 };
 
 struct ihba_admin_slot {
     UCHAR kind;
+    UCHAR opcode;               /* of the command in flight */
     UCHAR done;                 /* IHBA_ADM_POLLED */
     PSCSI_WMI_REQUEST_BLOCK srb;
     UCHAR *out;                 /* method output inside srb's buffer */
@@ -97,8 +99,11 @@ enum ihba_target_state {
 struct ihba_target {
     UCHAR state;
     BOOLEAN data;               /* LUNs are reported to Storport */
+    UCHAR auth;                 /* ISCSI_HBA_AUTH_* of the login */
     ULONG session_id;
     char name[ISCSI_HBA_STRING_FIELD];
+    /* SESSION_INFO as of the login or the last recovery */
+    struct iscsi_hba_session_info info;
 };
 
 /* LoginToTarget(Discovery) remembers the portal for SendTargets. */
@@ -188,6 +193,7 @@ BOOLEAN ihba_wmi_srb(IHBA_EXT *e, PSCSI_WMI_REQUEST_BLOCK srb);
 void ihba_wmi_admin_done(IHBA_EXT *e, int slot,
                          const struct iscsi_hba_cqe *cqe);
 void ihba_async_event(IHBA_EXT *e, const struct iscsi_hba_cqe *cqe);
+BOOLEAN ihba_fetch_session_info(IHBA_EXT *e, int slot, ULONG target);
 
 /* ihba_storport.c */
 extern HW_DPC_ROUTINE ihba_dpc;

@@ -169,7 +169,6 @@ int ihba_admin_alloc(IHBA_EXT *e, UCHAR kind)
             s->srb = NULL;
             s->out = NULL;
             s->out_cap = 0;
-            ihba_zero(s->buf, IHBA_ADMIN_BUF);
             return i;
         }
     }
@@ -178,6 +177,8 @@ int ihba_admin_alloc(IHBA_EXT *e, UCHAR kind)
 
 void ihba_admin_free(IHBA_EXT *e, int slot)
 {
+    /* login parameters hold CHAP secrets: none stays behind */
+    ihba_zero(e->admin_slot[slot].buf, IHBA_ADMIN_BUF);
     e->admin_slot[slot].kind = IHBA_ADM_FREE;
     e->admin_slot[slot].srb = NULL;
 }
@@ -193,6 +194,7 @@ BOOLEAN ihba_admin_submit(IHBA_EXT *e, int slot, UCHAR opcode,
         ihba_zero(&sqe, sizeof(sqe));
     }
     sqe.hdr.opcode = opcode;
+    e->admin_slot[slot].opcode = opcode;
     sqe.hdr.cid = (USHORT)slot;
     sqe.hdr.session_id = session_id;
     return queue_push(e, &e->admin, &sqe);
@@ -409,8 +411,18 @@ static void adopt_host_sessions(IHBA_EXT *e)
             e->target[i].data = TRUE;
             e->target[i].session_id = ids[i];
         }
+        n = i;
+    } else {
+        n = 0;
     }
     ihba_admin_free(e, slot);
+    /* names and parameters arrive with the first interrupts */
+    for (i = 0; i < n; i++) {
+        slot = ihba_admin_alloc(e, IHBA_ADM_SESSION_INFO);
+        if (slot >= 0 && !ihba_fetch_session_info(e, slot, i)) {
+            ihba_admin_free(e, slot);
+        }
+    }
 }
 
 static BOOLEAN post_async_events(IHBA_EXT *e)

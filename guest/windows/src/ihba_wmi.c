@@ -26,6 +26,7 @@ enum {
     GUID_OPERATIONS,
     GUID_PERSISTENT_LOGINS,
     GUID_TARGET_MAPPINGS,
+    GUID_SESSION_INFO,
     GUID_COUNT,
 };
 
@@ -35,6 +36,7 @@ static const GUID ihba_guids[GUID_COUNT] = {
     MSiSCSI_OperationsGuid,
     MSiSCSI_PersistentLoginsGuid,
     MSiSCSI_TargetMappingsGuid,
+    MSiSCSI_InitiatorSessionInfoGuid,
 };
 
 /* Discovery "sessions" exist only in the driver: ids above 32 bits. */
@@ -244,6 +246,81 @@ static ULONG target_mappings(IHBA_EXT *e, UCHAR *out, ULONG cap)
     return need;
 }
 
+static BOOLEAN session_exists(const struct ihba_target *t)
+{
+    return t->state == IHBA_TGT_UP || t->state == IHBA_TGT_LOST ||
+           t->state == IHBA_TGT_LOGGING_OUT;
+}
+
+#define SESSION_HEAD    ((sizeof(MSiSCSI_InitiatorSessionInfo) + 7) & ~7u)
+#define SESSION_SIZE    (sizeof(ISCSI_SessionStaticInfo) + \
+                         sizeof(ISCSI_ConnectionStaticInfo))
+
+static void session_static_info(IHBA_EXT *e, const struct ihba_target *t,
+                                UCHAR *out)
+{
+    ISCSI_SessionStaticInfo *s = (void *)out;
+    ISCSI_ConnectionStaticInfo *c = (void *)(out + sizeof(*s));
+    const struct iscsi_hba_session_info *i = &t->info;
+    char host[ISCSI_HBA_STRING_FIELD];
+
+    s->UniqueSessionId = t->session_id;
+    ascii_to_wide(s->InitiatoriSCSIName, ISCSI_NAME_CHARS, e->initiator_name);
+    ascii_to_wide(s->TargetiSCSIName, ISCSI_NAME_CHARS, t->name);
+    s->TSID = i->tsih;
+    ihba_copy(s->ISID, i->isid, sizeof(s->ISID));
+    s->InitialR2t = i->initial_r2t;
+    s->ImmediateData = i->immediate_data;
+    s->Type = t->data ? ISCSI_SESSION_TYPE_DATA :
+                        ISCSI_SESSION_TYPE_INFORMATIONAL;
+    s->DataSequenceInOrder = TRUE;      /* iSCSI defaults, not negotiated */
+    s->DataPduInOrder = TRUE;
+    s->MaxOutstandingR2t = 1;
+    s->FirstBurstLength = i->first_burst_len;
+    s->MaxBurstLength = i->max_burst_len;
+    s->MaxConnections = 1;
+    s->ConnectionCount = 1;
+    c->UniqueConnectionId = t->session_id;
+    c->State = t->state == IHBA_TGT_UP ? ISCSI_CONNECTION_STATE_FULL : 0;
+    c->Protocol = ISCSI_PORTAL_PROTOCOL_TCP;
+    c->HeaderIntegrity = !!(i->flags & ISCSI_HBA_SESSION_HEADER_DIGEST);
+    c->DataIntegrity = !!(i->flags & ISCSI_HBA_SESSION_DATA_DIGEST);
+    c->MaxRecvDataSegmentLength = i->max_recv_data_segment_len;
+    c->AuthType = t->auth;
+    c->LocalAddr.Type = ISCSI_IP_ADDRESS_EMPTY;
+    c->RemoteAddr.Type = ISCSI_IP_ADDRESS_TEXT;
+    ihba_copy(host, i->portal_host, sizeof(host));
+    host[sizeof(host) - 1] = 0;        /* the device's string: bound it */
+    ascii_to_wide(c->RemoteAddr.TextAddress, 257, host);
+    c->RemotePort = i->portal_port;
+}
+
+static ULONG initiator_session_info(IHBA_EXT *e, UCHAR *out, ULONG cap)
+{
+    MSiSCSI_InitiatorSessionInfo hdr;
+    ULONG i, n = 0, need;
+
+    for (i = 0; i < IHBA_MAX_TARGETS; i++) {
+        n += session_exists(&e->target[i]);
+    }
+    need = SESSION_HEAD + n * SESSION_SIZE;
+    if (cap < need) {
+        return need;
+    }
+    ihba_zero(out, need);
+    hdr.UniqueAdapterId = (ULONG64)(ULONG_PTR)e;
+    hdr.SessionCount = n;
+    ihba_copy(out, &hdr, sizeof(hdr));
+    out += SESSION_HEAD;
+    for (i = 0; i < IHBA_MAX_TARGETS; i++) {
+        if (session_exists(&e->target[i])) {
+            session_static_info(e, &e->target[i], out);
+            out += SESSION_SIZE;
+        }
+    }
+    return need;
+}
+
 static ULONG data_block(IHBA_EXT *e, int index, UCHAR *out, ULONG cap)
 {
     switch (index) {
@@ -255,6 +332,8 @@ static ULONG data_block(IHBA_EXT *e, int index, UCHAR *out, ULONG cap)
         return persistent_logins(e, out, cap);
     case GUID_TARGET_MAPPINGS:
         return target_mappings(e, out, cap);
+    case GUID_SESSION_INFO:
+        return initiator_session_info(e, out, cap);
     default:
         return 0;               /* MSiSCSI_Operations has methods only */
     }
@@ -597,22 +676,58 @@ static void login_out(struct ihba_admin_slot *s, ULONG status, ULONG64 id)
     ihba_copy(s->out, &out, sizeof(out));
 }
 
-static void login_done(IHBA_EXT *e, struct ihba_admin_slot *s,
-                       const struct iscsi_hba_cqe *cqe)
+/*
+ * Returns TRUE when the method goes on: a new session's SESSION_INFO is
+ * fetched before LoginToTarget returns, so that the initiator service
+ * finds it complete in MSiSCSI_InitiatorSessionInfo.
+ */
+static BOOLEAN login_done(IHBA_EXT *e, int slot,
+                          const struct iscsi_hba_cqe *cqe)
 {
+    struct ihba_admin_slot *s = &e->admin_slot[slot];
     struct ihba_target *t = &e->target[s->target];
 
     if (ISCSI_HBA_STATUS_IS_ERROR(cqe->status)) {
         t->state = IHBA_TGT_FREE;
         login_out(s, cqe->status, 0);
-        return;
+        return FALSE;
     }
     /* success, or a warning (ISDSC_SHORT_CHAP_SECRET): a session */
     t->state = IHBA_TGT_UP;
     t->session_id = (ULONG)cqe->result;
+    t->auth = ((const struct iscsi_hba_login_params *)s->buf)->auth_type;
+    ihba_zero(s->buf, IHBA_ADMIN_BUF);  /* the CHAP secret: gone */
     login_out(s, cqe->status, cqe->result);
     if (t->data) {
         ihba_bus_changed(e);
+    }
+    s->kind = IHBA_ADM_SESSION_INFO;
+    return ihba_fetch_session_info(e, slot, s->target);
+}
+
+BOOLEAN ihba_fetch_session_info(IHBA_EXT *e, int slot, ULONG target)
+{
+    struct ihba_admin_slot *s = &e->admin_slot[slot];
+    struct iscsi_hba_sqe sqe;
+
+    s->target = target;
+    ihba_zero(&sqe, sizeof(sqe));
+    sqe.u.buf.addr = s->buf_pa;
+    sqe.u.buf.len = sizeof(struct iscsi_hba_session_info);
+    return ihba_admin_submit(e, slot, ISCSI_HBA_ADM_SESSION_INFO,
+                             e->target[target].session_id, &sqe);
+}
+
+static void session_info_done(IHBA_EXT *e, struct ihba_admin_slot *s,
+                              const struct iscsi_hba_cqe *cqe)
+{
+    struct ihba_target *t = &e->target[s->target];
+
+    if (cqe->status == 0 && t->state != IHBA_TGT_FREE) {
+        ihba_copy(&t->info, s->buf, sizeof(t->info));
+        if (!t->name[0]) {          /* adopted host-configured session */
+            ihba_copy(t->name, t->info.target_name, sizeof(t->name) - 1);
+        }
     }
 }
 
@@ -969,8 +1084,14 @@ void ihba_wmi_admin_done(IHBA_EXT *e, int slot,
 
     switch (s->kind) {
     case IHBA_ADM_LOGIN:
-        login_done(e, s, cqe);
+        if (login_done(e, slot, cqe)) {
+            return;             /* SESSION_INFO follows on this slot */
+        }
         out_size = sizeof(LoginToTarget_OUT);
+        break;
+    case IHBA_ADM_SESSION_INFO:
+        session_info_done(e, s, cqe);
+        out_size = sizeof(LoginToTarget_OUT);   /* if LoginToTarget's */
         break;
     case IHBA_ADM_DISCOVERY_LOGIN:
         discovery_login_done(e, s, cqe);
@@ -987,6 +1108,13 @@ void ihba_wmi_admin_done(IHBA_EXT *e, int slot,
         break;
     default:                    /* IHBA_ADM_STATUS_ONLY */
         put_ulong(s->out, cqe->status);
+        if (s->opcode == ISCSI_HBA_ADM_SET_INITIATOR_NAME &&
+            cqe->status == 0) {
+            ULONG n = ihba_strnlen((const char *)s->buf, ISCSI_NAME_CHARS);
+
+            ihba_copy(e->initiator_name, s->buf, n);
+            e->initiator_name[n] = 0;
+        }
         break;
     }
     if (s->srb) {
@@ -1025,6 +1153,17 @@ static void drop_failed_session(IHBA_EXT *e, struct ihba_target *t)
     }
 }
 
+/* A reconnection negotiated anew: TSIH and parameters may have changed. */
+static void refresh_session_info(IHBA_EXT *e, struct ihba_target *t)
+{
+    int slot = ihba_admin_alloc(e, IHBA_ADM_SESSION_INFO);
+
+    if (slot >= 0 &&
+        !ihba_fetch_session_info(e, slot, (ULONG)(t - e->target))) {
+        ihba_admin_free(e, slot);
+    }
+}
+
 /* "Handling session events"; then the request goes back to the device. */
 void ihba_async_event(IHBA_EXT *e, const struct iscsi_hba_cqe *cqe)
 {
@@ -1045,6 +1184,7 @@ void ihba_async_event(IHBA_EXT *e, const struct iscsi_hba_cqe *cqe)
     case ISCSI_HBA_EVENT_SESSION_RECOVERED:
         if (t && t->state == IHBA_TGT_LOST) {
             t->state = IHBA_TGT_UP;
+            refresh_session_info(e, t);
         }
         ihba_bus_changed(e);
         break;
