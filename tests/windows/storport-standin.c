@@ -377,6 +377,30 @@ PSTOR_SCATTER_GATHER_LIST NTAPI StorPortGetScatterGatherList(
     return sg;
 }
 
+/* Only the MSI information: which messages this adapter was granted. */
+ULONG __cdecl StorPortExtendedFunction(STORPORT_FUNCTION_CODE code,
+                                       PVOID ext, ...)
+{
+    PMESSAGE_INTERRUPT_INFORMATION info;
+    ULONG id;
+    va_list ap;
+
+    (void)ext;
+    g_assert(code == ExtFunctionGetMessageInterruptInformation);
+    va_start(ap, ext);
+    id = va_arg(ap, ULONG);
+    info = va_arg(ap, PMESSAGE_INTERRUPT_INFORMATION);
+    va_end(ap);
+    if (id >= adapter.messages) {
+        return 0xC1000001u;     /* STOR_STATUS_UNSUCCESSFUL */
+    }
+    memset(info, 0, sizeof(*info));
+    info->MessageId = id;
+    info->MessageData = 0x4000 + id;
+    info->MessageAddress.QuadPart = (LONGLONG)sp_gpa(&qt.msi[id]);
+    return STOR_STATUS_SUCCESS;
+}
+
 ULONG NTAPI StorPortReadRegisterUlong(PVOID ext, PULONG reg)
 {
     (void)ext;
@@ -459,7 +483,7 @@ static void enable_msix(int devfn, ULONG vectors)
 
 NTSTATUS NTAPI DriverEntry(PVOID DriverObject, PVOID RegistryPath);
 
-SpAdapter *sp_adapter_start(bool msix)
+SpAdapter *sp_adapter_start(unsigned messages)
 {
     static ACCESS_RANGE range[1];
     PORT_CONFIGURATION_INFORMATION ci;
@@ -476,9 +500,9 @@ SpAdapter *sp_adapter_start(bool msix)
     pci_write(HBA_DEVFN, 0x10, (uint32_t)BAR0_GPA);
     pci_write(HBA_DEVFN, 0x14, (uint32_t)(BAR0_GPA >> 32));
     pci_write(HBA_DEVFN, 0x04, pci_read(HBA_DEVFN, 0x04) | 0x6);
-    adapter.msix = msix;
-    if (msix) {
-        enable_msix(HBA_DEVFN, 2);
+    adapter.messages = messages;
+    if (messages) {
+        enable_msix(HBA_DEVFN, messages);
     }
     memset(&ci, 0, sizeof(ci));
     ci.Length = sizeof(ci);
@@ -518,8 +542,8 @@ bool sp_service(SpAdapter *a)
     bool any = false;
     ULONG i;
 
-    if (a->msix) {
-        for (i = 0; i < 2; i++) {
+    if (a->messages) {
+        for (i = 0; i < a->messages; i++) {
             if (__atomic_exchange_n(&qt.msi[i], 0, __ATOMIC_SEQ_CST)) {
                 any |= a->msi_routine(a->ext, i);
             }

@@ -30,7 +30,7 @@ typedef struct SpAdapter {
     HW_MESSAGE_SIGNALED_INTERRUPT_ROUTINE *msi_routine;
     HW_DPC_ROUTINE *dpc_routine;
     bool dpc_pending;
-    bool msix;
+    unsigned messages;          /* MSI-X messages granted, 0 = INTx */
     ULONG find_result;
     BOOLEAN init_result;
     unsigned bus_changes;       /* BusChangeDetected notifications */
@@ -51,10 +51,11 @@ uint64_t sp_gpa(const void *p);
 
 /*
  * Load the miniport (DriverEntry), find the device on PCI bus 0, assign
- * BAR0, enable MSI-X (@msix) or leave INTx, and call HwFindAdapter and
- * HwInitialize.  The results are in the SpAdapter.
+ * BAR0, grant @messages MSI-X messages (0: INTx only, as when Windows
+ * grants no MSI), and call HwFindAdapter and HwInitialize.  The results
+ * are in the SpAdapter.
  */
-SpAdapter *sp_adapter_start(bool msix);
+SpAdapter *sp_adapter_start(unsigned messages);
 
 /* HwStartIo, as Storport calls it (interrupt lock held, half duplex). */
 void sp_start_io(SpAdapter *a, PSCSI_REQUEST_BLOCK srb);

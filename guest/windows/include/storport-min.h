@@ -430,6 +430,33 @@ STORPORT_API ULONG NTAPI StorPortGetBusData(PVOID DeviceExtension,
 
 #define PCIConfiguration 4
 
+/* StorPortExtendedFunction: only what the miniport calls. */
+typedef enum _STORPORT_FUNCTION_CODE {
+    ExtFunctionGetMessageInterruptInformation = 13,
+} STORPORT_FUNCTION_CODE;
+
+#define STOR_STATUS_SUCCESS     0x00000000u
+
+typedef struct _MESSAGE_INTERRUPT_INFORMATION {
+    ULONG MessageId;
+    ULONG MessageData;
+    STOR_PHYSICAL_ADDRESS MessageAddress;
+    ULONG InterruptVector;
+    ULONG InterruptLevel;
+    KINTERRUPT_MODE InterruptMode;
+} MESSAGE_INTERRUPT_INFORMATION, *PMESSAGE_INTERRUPT_INFORMATION;
+
+STORPORT_API ULONG __cdecl StorPortExtendedFunction(
+    STORPORT_FUNCTION_CODE FunctionCode, PVOID HwDeviceExtension, ...);
+
+/* Was message @id granted?  (Fails with only the line interrupt.) */
+static inline ULONG StorPortGetMSIInfo(PVOID Ext, ULONG MessageId,
+                                       PMESSAGE_INTERRUPT_INFORMATION Info)
+{
+    return StorPortExtendedFunction(ExtFunctionGetMessageInterruptInformation,
+                                    Ext, MessageId, Info);
+}
+
 static inline BOOLEAN StorPortIssueDpc(PVOID Ext, PSTOR_DPC Dpc, PVOID Arg1,
                                        PVOID Arg2)
 {

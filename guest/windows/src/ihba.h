@@ -134,6 +134,7 @@ typedef struct ihba_ext {
     ULONG db_offset;
     ULONG db_stride;
     ULONG num_vectors;
+    USHORT io_vector;           /* MSI-X message of the I/O CQ */
     ULONG intx_masked;          /* INTX_STATUS bits the ISR masked */
     ULONG last_status;          /* last non-zero ISDSC seen */
     ULONG bus_changes;          /* BusChangeDetected notifications */

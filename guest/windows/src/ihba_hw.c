@@ -381,8 +381,7 @@ static BOOLEAN create_io_queue(IHBA_EXT *e)
     sqe.u.create.sq_base = e->io.sq_pa;
     sqe.u.create.cq_base = e->io.cq_pa;
     sqe.u.create.qid = IHBA_IO_QID;
-    /* With fewer vectors (INTx only, or one message) queues share one. */
-    sqe.u.create.vector = e->num_vectors > IHBA_IO_VECTOR ? IHBA_IO_VECTOR : 0;
+    sqe.u.create.vector = e->io_vector < e->num_vectors ? e->io_vector : 0;
     sqe.u.create.sq_size = IHBA_IO_DEPTH;
     sqe.u.create.cq_size = IHBA_IO_DEPTH;
     ok = admin_polled(e, ISCSI_HBA_ADM_CREATE_IO_QUEUE, &sqe, slot, &cqe) &&

@@ -81,8 +81,15 @@ static ULONG NTAPI ihba_find_adapter(PVOID ext, PVOID ctx, PVOID bus,
 static BOOLEAN NTAPI ihba_initialize(PVOID ext)
 {
     IHBA_EXT *e = ext;
+    MESSAGE_INTERRUPT_INFORMATION msi;
 
     StorPortInitializeDpc(e, &e->dpc, ihba_dpc);
+    /*
+     * The I/O CQ gets message 1 if Windows granted it; with one message,
+     * or only the line interrupt, both CQs share message 0 / the line.
+     */
+    e->io_vector = StorPortGetMSIInfo(e, IHBA_IO_VECTOR, &msi) ==
+                   STOR_STATUS_SUCCESS ? IHBA_IO_VECTOR : IHBA_ADMIN_VECTOR;
     return ihba_start_controller(e);
 }
 
