@@ -38,6 +38,7 @@ typedef void (*PHW_DPC)(PSTOR_DPC dpc, void *ext, void *arg1, void *arg2);
 
 static PSCSI_REQUEST_BLOCK outstanding[MAX_OUTSTANDING];
 static SpAdapter adapter;
+static SpTotals totals;
 
 /* ---- qtest protocol ---- */
 
@@ -172,8 +173,20 @@ bool sp_qemu_start(const char *device_props, char **err)
     return true;
 }
 
+const SpTotals *sp_totals(void)
+{
+    return &totals;
+}
+
 void sp_qemu_stop(void)
 {
+    int i;
+
+    /* an SRB the miniport never completed would hang Windows' I/O */
+    for (i = 0; i < MAX_OUTSTANDING; i++) {
+        totals.never_completed += outstanding[i] != NULL;
+    }
+    totals.bad_completions += adapter.bad_completions;
     if (qt.pid > 0) {
         kill(qt.pid, SIGTERM);
         waitpid(qt.pid, NULL, 0);

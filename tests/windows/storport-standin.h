@@ -38,6 +38,14 @@ typedef struct SpAdapter {
     unsigned lock_depth;
 } SpAdapter;
 
+/* Over all adapters stopped so far. */
+typedef struct SpTotals {
+    unsigned never_completed;   /* SRBs still outstanding at the end */
+    unsigned bad_completions;   /* SRBs completed twice or unknown */
+} SpTotals;
+
+const SpTotals *sp_totals(void);
+
 /*
  * Start QEMU (q35, the device at 00:04.0 with @device_props appended to
  * "iscsi-hba,id=hba0") with shared RAM.  Returns false with a message.

@@ -834,7 +834,7 @@ static void test_one_message(void)
         "WRITE/READ round trip");
 }
 
-#define PLAN 40
+#define PLAN 41
 #define PORTALS "guest-portals=127.0.0.1,login-timeout=3,command-timeout=5"
 
 int main(void)
@@ -880,6 +880,11 @@ int main(void)
         test_one_message();
         sp_qemu_stop();
     }
+    tap(sp_totals()->never_completed == 0 &&
+        sp_totals()->bad_completions == 0,
+        "every SRB given to the miniport completed exactly once "
+        "(%u never, %u twice or unknown)", sp_totals()->never_completed,
+        sp_totals()->bad_completions);
     tgtd_fixture_free(fx);
     if (test_no != PLAN) {
         printf("# ran %d of %d tests\n", test_no, PLAN);
