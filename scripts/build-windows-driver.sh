@@ -40,7 +40,7 @@ if [ ! -f "$sys" ]; then
     rm -rf "$tmp" && mkdir -p "$tmp"
     # Kernel code: no red zone, no stack protector (no __security_cookie),
     # no libc (memcpy/memset come from ntoskrnl.exe).
-    cflags=(-std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter
+    cflags=(-std=gnu11 -O2 -Wall -Wextra -Wpedantic -Werror
             -Wmissing-prototypes -Wstrict-prototypes -Wshadow
             -D_AMD64_ -D_WIN64 -ffreestanding -fno-stack-protector
             -mno-red-zone -fno-builtin -fno-asynchronous-unwind-tables
