@@ -599,6 +599,22 @@ void sp_run_for(SpAdapter *a, unsigned ms)
     }
 }
 
+ULONG sp_adapter_control(SpAdapter *a, ULONG type)
+{
+    size_t size = sizeof(SCSI_SUPPORTED_CONTROL_TYPE_LIST) +
+                  ScsiAdapterControlMax * sizeof(BOOLEAN);
+    g_autofree SCSI_SUPPORTED_CONTROL_TYPE_LIST *query = g_malloc0(size);
+
+    g_assert(a->hw.HwAdapterControl);
+    /* Storport asks first which control types the miniport supports */
+    query->MaxControlType = ScsiAdapterControlMax;
+    a->hw.HwAdapterControl(a->ext, ScsiQuerySupportedControlTypes, query);
+    if (type >= ScsiAdapterControlMax || !query->SupportedTypeList[type]) {
+        return ScsiAdapterControlUnsuccessful;
+    }
+    return a->hw.HwAdapterControl(a->ext, type, NULL);
+}
+
 BOOLEAN sp_reset_bus(SpAdapter *a)
 {
     return a->hw.HwResetBus(a->ext, 0);

@@ -79,6 +79,9 @@ void sp_run_for(SpAdapter *a, unsigned ms);
 
 bool sp_completed(PSCSI_REQUEST_BLOCK srb);
 
+/* HwAdapterControl after the supported-types query, as for power-down. */
+ULONG sp_adapter_control(SpAdapter *a, ULONG type);
+
 /* HwResetBus, as Storport calls it after a timeout. */
 BOOLEAN sp_reset_bus(SpAdapter *a);
 

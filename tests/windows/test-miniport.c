@@ -823,6 +823,46 @@ static void test_intx(void)
         "INTx (msix=off): started, logged in, WRITE/READ round trip");
 }
 
+/* HwAdapterControl stop and restart (power down and up). */
+static void test_stop_restart(void)
+{
+    int t = login_plain();
+    unsigned changes = ad->bus_changes;
+    g_autofree Io *gone = NULL;
+    ULONG stop, restart;
+
+    stop = sp_adapter_control(ad, ScsiStopAdapter);
+    restart = sp_adapter_control(ad, ScsiRestartAdapter);
+    gone = io_new(t, SCSI_TUR, 0, 0, NULL, 0);
+    tap(t >= 0 && stop == ScsiAdapterControlSuccess &&
+        restart == ScsiAdapterControlSuccess && ad->ext->started &&
+        ad->bus_changes == changes + 1 &&
+        io_run(gone) == SRB_STATUS_SELECTION_TIMEOUT,
+        "ScsiStopAdapter/ScsiRestartAdapter: restarted, the dropped session "
+        "is gone, bus change notified");
+    t = login_plain();
+    tap(t >= 0 && round_trip(t, 5120, 4096, 7),
+        "after the restart: log in again, WRITE/READ round trip");
+}
+
+/* SRB_FUNCTION_RESET_LOGICAL_UNIT: LUN RESET, then a new UNIT ATTENTION */
+static void test_lun_reset(void)
+{
+    int t = login_plain();
+    SCSI_REQUEST_BLOCK reset;
+
+    memset(&reset, 0, sizeof(reset));
+    reset.Function = SRB_FUNCTION_RESET_LOGICAL_UNIT;
+    reset.TargetId = (UCHAR)t;
+    reset.Lun = LUN;
+    sp_start_io(ad, &reset);
+    tap(t >= 0 && sp_wait(ad, &reset, WAIT_MS) &&
+        reset.SrbStatus == SRB_STATUS_SUCCESS && clear_unit_attention(t) &&
+        round_trip(t, 6144, 4096, 8),
+        "RESET_LOGICAL_UNIT: SRB_STATUS_SUCCESS, I/O goes on (SRB 0x%02x)",
+        reset.SrbStatus);
+}
+
 /* Windows granted one MSI-X message: both CQs must use it. */
 static void test_one_message(void)
 {
@@ -834,7 +874,7 @@ static void test_one_message(void)
         "WRITE/READ round trip");
 }
 
-#define PLAN 41
+#define PLAN 44
 #define PORTALS "guest-portals=127.0.0.1,login-timeout=3,command-timeout=5"
 
 int main(void)
@@ -874,6 +914,8 @@ int main(void)
     }
     if (start_adapter(PORTALS ",msix=off", 0) == 0) {
         test_intx();
+        test_lun_reset();
+        test_stop_restart();
         sp_qemu_stop();
     }
     if (start_adapter(PORTALS, 1) == 0) {

@@ -160,8 +160,12 @@ static ULONG NTAPI ihba_adapter_control(PVOID ext, ULONG type, PVOID params)
         ihba_disable_controller(e);
         return ScsiAdapterControlSuccess;
     case ScsiRestartAdapter:
-        return ihba_start_controller(e) ? ScsiAdapterControlSuccess :
-                                          ScsiAdapterControlUnsuccessful;
+        if (!ihba_start_controller(e)) {
+            return ScsiAdapterControlUnsuccessful;
+        }
+        /* the disable dropped every session: Storport must rescan */
+        ihba_bus_changed(e);
+        return ScsiAdapterControlSuccess;
     default:
         return ScsiAdapterControlUnsuccessful;
     }
