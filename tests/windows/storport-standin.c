@@ -601,8 +601,9 @@ void sp_run_for(SpAdapter *a, unsigned ms)
 
 ULONG sp_adapter_control(SpAdapter *a, ULONG type)
 {
+    /* one BOOLEAN (a byte) per control type */
     size_t size = sizeof(SCSI_SUPPORTED_CONTROL_TYPE_LIST) +
-                  ScsiAdapterControlMax * sizeof(BOOLEAN);
+                  ScsiAdapterControlMax;
     g_autofree SCSI_SUPPORTED_CONTROL_TYPE_LIST *query = g_malloc0(size);
 
     g_assert(a->hw.HwAdapterControl);
