@@ -371,7 +371,7 @@ run_checkpatch() {
     local -a files
     mapfile -t files < <(cd "$TOP" && git ls-files --cached --others \
         --exclude-standard -- 'hw/*.[ch]' 'include/*.h' 'tests/qtest/*.[ch]' \
-        'tools/*.c' 'tests/unit/*.c')
+        'tools/*.c' 'tests/unit/*.c' 'tests/windows/*.[ch]')
     : > "$out"
     for f in "${files[@]}"; do
         # Relative paths: checkpatch applies test-file rules by path.
