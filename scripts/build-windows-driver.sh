@@ -55,7 +55,7 @@ if [ ! -f "$sys" ]; then
     "$CC" -shared -nostdlib -nostartfiles -Wl,--subsystem,native \
         -Wl,--image-base,0x140000000 -Wl,--dynamicbase -Wl,--nxcompat \
         -Wl,--file-alignment,0x200 -Wl,--section-alignment,0x1000 \
-        -Wl,--exclude-all-symbols -Wl,--fatal-warnings \
+        -Wl,--exclude-all-symbols -Wl,--fatal-warnings -Wl,--no-insert-timestamp -s \
         -Wl,--entry,DriverEntry -o "$tmp/iscsihba.sys" "${objs[@]}" \
         -L"$tmp" -lstorport -lntoskrnl -lhal -lgcc
     # A native driver: check what the loader will see.
