@@ -731,6 +731,33 @@ static int busy_slots(void)
     return n;
 }
 
+/*
+ * Rule 4 breaks the connection under a WRITE at LBA 9000: the WRITE comes
+ * back BUSY (Storport retries it), the session reconnects, and the retry
+ * writes the data.
+ */
+static void test_connection_lost_in_flight(int t)
+{
+    UCHAR *w = sp_alloc(BLOCK, 8), *r = sp_alloc(BLOCK, 8);
+    g_autofree Io *wr = io_new(t, SCSI_WRITE10, 9000, 1, w, BLOCK);
+    g_autofree Io *again = io_new(t, SCSI_WRITE10, 9000, 1, w, BLOCK);
+    g_autofree Io *rd = io_new(t, SCSI_READ10, 9000, 1, r, BLOCK);
+    unsigned changes = ad->bus_changes;
+    UCHAR st;
+
+    fill(w, BLOCK, 9);
+    st = io_run(wr);
+    tap(st == SRB_STATUS_BUSY,
+        "connection lost under a WRITE: SRB_STATUS_BUSY for Storport to "
+        "retry (SRB 0x%02x, InternalStatus 0x%08x)", st,
+        wr->srb.InternalStatus);
+    tap(wait_target_state(t, IHBA_TGT_UP, 20000) &&
+        ad->bus_changes > changes && clear_unit_attention(t) &&
+        io_run(again) == SRB_STATUS_SUCCESS &&
+        io_run(rd) == SRB_STATUS_SUCCESS && !memcmp(w, r, BLOCK),
+        "the session reconnects; the retried WRITE lands");
+}
+
 static void test_faults(void)
 {
     int t = login_plain(), i;
@@ -813,6 +840,7 @@ static void test_faults(void)
     for (i = 0; i < 8; i++) {
         g_free(w[i]);
     }
+    test_connection_lost_in_flight(t);
 }
 
 static void test_intx(void)
@@ -874,7 +902,7 @@ static void test_one_message(void)
         "WRITE/READ round trip");
 }
 
-#define PLAN 44
+#define PLAN 46
 #define PORTALS "guest-portals=127.0.0.1,login-timeout=3,command-timeout=5"
 
 int main(void)
@@ -906,7 +934,9 @@ int main(void)
         PORTALS ",fault-rules="
         "op=scsi,,opcode=0x28,,action=status,,status=TRANSPORT_ERROR;"
         "op=login,,target=%s,,action=status,,status=TARGET_MOVED_TEMPORARILY;"
-        "op=scsi,,opcode=0x28,,count=2,,action=drop",
+        "op=scsi,,opcode=0x28,,count=2,,action=drop;"
+        "op=scsi,,opcode=0x2a,,lba-start=9000,,lba-end=9000,,"
+        "action=disconnect",
         fx->target[TGTD_TARGET_CHAP].name);
     if (start_adapter(faults, 2) == 0) {
         test_faults();

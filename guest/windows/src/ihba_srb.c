@@ -43,6 +43,14 @@ UCHAR ihba_srb_status_of(ULONG isdsc, USHORT detail)
     if (detail == ISCSI_HBA_DETAIL_TIMEOUT) {
         return SRB_STATUS_TIMEOUT;
     }
+    /*
+     * The connection broke under the command: the session reconnects, so
+     * Storport's retry is the resubmission the spec asks the driver for.
+     */
+    if (isdsc == ISDSC_CONNECTION_FAILED &&
+        detail == ISCSI_HBA_DETAIL_CONNECTION_LOST) {
+        return SRB_STATUS_BUSY;
+    }
     switch (isdsc) {
     case ISDSC_NO_CONNECTION_AVAILABLE:
     case ISDSC_SESSION_BUSY:
