@@ -121,18 +121,26 @@ struct ihba_event {
 	u64 result;
 };
 
-/* A session as the driver sees it: SCSI target id = slot. */
+/*
+ * A session as the driver sees it, indexed by SCSI target id.  The entry
+ * stands for the session's identity (target name, portal, port), not for
+ * an adapter slot: it survives a controller reset, a re-login that lands
+ * in another slot and an outage of any length, so the disks on it stay
+ * the same devices.  It ends only with a logout the user asked for.
+ */
 struct ihba_session {
-	u32 sid;		/* 0: no session in this slot */
+	bool used;		/* this target id stands for a session */
+	u32 sid;		/* adapter session id; 0: none right now */
 	bool live;		/* commands may be sent */
 	bool blocked;		/* scsi_target_block() done */
-	bool failed;		/* EVENT_SESSION_FAILED */
+	bool failed;		/* given up (replacement timeout): fail I/O */
 	bool host_configured;
 	bool scanned;
+	unsigned long down_since;	/* jiffies; valid while !live */
 	u16 port;
 	char target[ISCSI_HBA_STRING_FIELD];
 	char portal[ISCSI_HBA_STRING_FIELD];
-	struct iscsi_hba_login_params *params;	/* guest login: relogin */
+	struct iscsi_hba_login_params *params;	/* for logging in again */
 };
 
 struct ihba {
@@ -179,12 +187,16 @@ struct ihba {
 	unsigned long *scan_map;	/* targets to scan, by slot */
 	bool scan_ready;		/* the Scsi_Host is added */
 	unsigned int resync_tries;
-	struct workqueue_struct *wq;	/* ordered: events, resync, reset */
+	struct workqueue_struct *wq;	/* ordered: events, resync, relogin */
+	struct workqueue_struct *reset_wq;	/* fatal resets: never behind events */
 	struct workqueue_struct *scan_wq;
 	struct work_struct event_work;
 	struct work_struct reset_work;
 	struct work_struct scan_work;
 	struct delayed_work resync_dwork;
+	struct delayed_work relogin_dwork;
+	wait_queue_head_t sess_wait;	/* a session came back or was given up */
+	bool fatal_seen;		/* admin commands fail fast */
 
 	/* sessions */
 	struct mutex sess_mutex;
@@ -236,10 +248,6 @@ static inline const char *ihba_isdsc(u32 status)
 	return name ? name : "ISDSC_UNKNOWN";
 }
 
-static inline u16 ihba_sid_slot(u32 sid)
-{
-	return (sid & 0xffff) - 1;
-}
 
 /* iscsi_hba_main.c */
 int ihba_admin_exec(struct ihba *h, struct ihba_admin_req *req);
@@ -256,6 +264,10 @@ void ihba_resync_dwork(struct work_struct *work);
 void ihba_resync(struct ihba *h, bool after_reset, bool wait);
 u32 ihba_sid_target(struct ihba *h, u32 sid);
 void ihba_kick_resync(struct ihba *h);
+void ihba_relogin_dwork(struct work_struct *work);
+int ihba_session_reset(struct ihba *h, unsigned int id);
+bool ihba_sessions_settled(struct ihba *h);
+void ihba_sess_timeout_check(struct ihba *h);
 
 /* iscsi_hba_mgmt.c */
 int ihba_mgmt_register(struct ihba *h);
@@ -264,5 +276,7 @@ void ihba_mgmt_unregister(struct ihba *h);
 extern unsigned int ihba_admin_timeout;
 extern unsigned int ihba_login_timeout;
 extern unsigned int ihba_login_wait;
+extern unsigned int ihba_replacement_timeout;
+extern unsigned int ihba_relogin_interval;
 
 #endif /* _ISCSI_HBA_H */

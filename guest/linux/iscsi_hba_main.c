@@ -29,6 +29,7 @@
 #include <linux/module.h>
 #include <linux/ratelimit.h>
 #include <linux/slab.h>
+#include <linux/version.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_device.h>
 #include <scsi/scsi_eh.h>
@@ -92,10 +93,17 @@ static bool ihba_fatal(struct ihba *h)
 	return true;
 }
 
+/*
+ * A fatal adapter is reset from a workqueue of its own: the event work,
+ * which usually notices it, must not stand in front of the reset; admin
+ * commands fail at once from now until the reset (ihba_admin_exec()).
+ */
 static void ihba_check_fatal(struct ihba *h)
 {
-	if (ihba_fatal(h) && !READ_ONCE(h->removing))
-		queue_work(h->wq, &h->reset_work);
+	if (ihba_fatal(h) && !READ_ONCE(h->removing)) {
+		WRITE_ONCE(h->fatal_seen, true);
+		queue_work(h->reset_wq, &h->reset_work);
+	}
 }
 
 /*
@@ -220,7 +228,7 @@ int ihba_admin_exec(struct ihba *h, struct ihba_admin_req *req)
 
 	spin_lock_irqsave(&h->admin_lock, flags);
 	for (;;) {
-		if (!h->admin_live) {
+		if (!h->admin_live || READ_ONCE(h->fatal_seen)) {
 			spin_unlock_irqrestore(&h->admin_lock, flags);
 			ret = -EIO;
 			goto unmap;
@@ -514,12 +522,18 @@ static int ihba_queuecommand(struct Scsi_Host *shost, struct scsi_cmnd *sc)
 	int ret;
 
 	sid = READ_ONCE(s->sid);
-	if (!sid || READ_ONCE(s->failed)) {
+	if (!READ_ONCE(s->used)) {
 		sc->result = DID_NO_CONNECT << 16;
 		scsi_done(sc);
 		return 0;
 	}
-	if (!READ_ONCE(s->live)) {
+	if (READ_ONCE(s->failed)) {
+		/* Replacement timeout passed: fail fast, as iscsi_session_chkready(). */
+		sc->result = DID_TRANSPORT_FAILFAST << 16;
+		scsi_done(sc);
+		return 0;
+	}
+	if (!sid || !READ_ONCE(s->live)) {
 		/* Held for a reconnection, unless the adapter goes away. */
 		if (READ_ONCE(h->removing)) {
 			sc->result = DID_NO_CONNECT << 16;
@@ -578,8 +592,10 @@ static void ihba_session_suspect(struct ihba *h, unsigned int id, bool hold)
 		return;
 	spin_lock_irqsave(&h->sess_lock, flags);
 	if (h->sess[id].sid) {
-		if (hold)
+		if (hold && h->sess[id].live) {
 			h->sess[id].live = false;
+			h->sess[id].down_since = jiffies;
+		}
 		set_bit(id, h->check_map);
 	}
 	spin_unlock_irqrestore(&h->sess_lock, flags);
@@ -835,7 +851,8 @@ static int ihba_tmf(struct ihba *h, struct scsi_cmnd *sc, u8 function,
 		scmd_printk(KERN_WARNING, sc,
 			    "task management function %u failed: %s (%#x), detail %u\n",
 			    function, ihba_isdsc(status), status, h->tmf_detail);
-		ret = -EIO;
+		/* The session is reconnecting: a session matter, not the adapter's. */
+		ret = status == ISDSC_NO_CONNECTION_AVAILABLE ? -ENOTCONN : -EIO;
 		goto out;
 	}
 	*response = h->tmf_result;
@@ -872,11 +889,14 @@ static bool ihba_mark_reset_iter(struct scsi_cmnd *sc, void *data)
 	return true;
 }
 
-/* Wait (bounded) until the adapter has returned every matching command. */
+/*
+ * Wait (bounded) until the adapter has returned every matching command:
+ * a tag it still holds must not be reused.
+ */
 static bool ihba_wait_idle(struct ihba *h, struct scsi_device *sdev,
-			   unsigned int id)
+			   unsigned int id, unsigned int secs)
 {
-	unsigned long deadline = jiffies + 5 * HZ;
+	unsigned long deadline = jiffies + secs * HZ;
 	struct ihba_busy_match m = { .sdev = sdev, .id = id };
 	unsigned int i;
 
@@ -958,7 +978,7 @@ static int ihba_eh_reset(struct scsi_cmnd *sc, u8 function, const char *what)
 		scmd_printk(KERN_WARNING, sc, "%s: response %llu\n", what, resp);
 		return FAILED;
 	}
-	return ihba_wait_idle(h, m.sdev, m.id) ? SUCCESS : FAILED;
+	return ihba_wait_idle(h, m.sdev, m.id, 5) ? SUCCESS : FAILED;
 }
 
 static int ihba_eh_device_reset(struct scsi_cmnd *sc)
@@ -966,9 +986,60 @@ static int ihba_eh_device_reset(struct scsi_cmnd *sc)
 	return ihba_eh_reset(sc, ISCSI_HBA_TMF_LUN_RESET, "LUN reset");
 }
 
+/*
+ * Target reset: TARGET WARM RESET, and where the target refuses it (tgtd
+ * always does) or the session is reconnecting, a session reset (LOGOUT
+ * and LOGIN of this session only).  A controller reset, which drops every
+ * session on the adapter, is left for when this fails too.
+ */
 static int ihba_eh_target_reset(struct scsi_cmnd *sc)
 {
-	return ihba_eh_reset(sc, ISCSI_HBA_TMF_TARGET_WARM_RESET, "target warm reset");
+	struct ihba *h = shost_priv(sc->device->host);
+	unsigned int id = sc->device->id;
+	struct ihba_busy_match m = { .id = id };
+
+	if (ihba_eh_reset(sc, ISCSI_HBA_TMF_TARGET_WARM_RESET,
+			  "target warm reset") == SUCCESS)
+		return SUCCESS;
+	if (ihba_fatal(h))
+		return FAILED;
+	/* The LOGOUT ends its commands as ABORTED: tell them from lost ones. */
+	scsi_host_busy_iter(h->shost, ihba_mark_reset_iter, &m);
+	if (ihba_session_reset(h, id))
+		return FAILED;
+	/*
+	 * The LOGOUT ended the session's commands at the target; one whose
+	 * answer the adapter still holds (fault delay) comes back by itself.
+	 */
+	if (!ihba_wait_idle(h, NULL, id, 10))
+		return FAILED;
+	scmd_printk(KERN_INFO, sc, "session reset done\n");
+	return SUCCESS;
+}
+
+/*
+ * The midlayer gives a command more time while its session is down: the
+ * adapter holds it, and the session's recovery (not the error handler)
+ * decides its fate.  Other sessions on the host go on (qla4xxx does the
+ * same).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define IHBA_EH_RESET_TIMER	SCSI_EH_RESET_TIMER
+#define IHBA_EH_NOT_HANDLED	SCSI_EH_NOT_HANDLED
+static enum scsi_timeout_action ihba_eh_timed_out(struct scsi_cmnd *sc)
+#else
+#define IHBA_EH_RESET_TIMER	BLK_EH_RESET_TIMER
+#define IHBA_EH_NOT_HANDLED	BLK_EH_DONE
+static enum blk_eh_timer_return ihba_eh_timed_out(struct scsi_cmnd *sc)
+#endif
+{
+	struct ihba *h = shost_priv(sc->device->host);
+	struct ihba_session *s = &h->sess[sc->device->id];
+
+	if (READ_ONCE(s->used) && !READ_ONCE(s->live) && !READ_ONCE(s->failed) &&
+	    !READ_ONCE(h->removing))
+		return IHBA_EH_RESET_TIMER;
+	return IHBA_EH_NOT_HANDLED;
 }
 
 /*
@@ -1207,8 +1278,11 @@ static int ihba_quiesce(struct ihba *h, bool fail_cmds)
 		scsi_host_busy_iter(h->shost, ihba_reset_cmd_iter, h);
 
 	spin_lock_irqsave(&h->sess_lock, flags);
-	for (i = 0; i < h->max_sessions; i++)
+	for (i = 0; i < h->max_sessions; i++) {
+		if (h->sess[i].live)
+			h->sess[i].down_since = jiffies;
 		h->sess[i].live = false;
+	}
 	spin_unlock_irqrestore(&h->sess_lock, flags);
 	return 0;
 }
@@ -1221,6 +1295,7 @@ static int ihba_reset_controller(struct ihba *h)
 	dev_warn(&h->pdev->dev, "resetting controller\n");
 	ihba_fatal(h);
 	ret = ihba_quiesce(h, true);
+	WRITE_ONCE(h->fatal_seen, false);
 	if (!ret)
 		ret = ihba_start(h, false);
 	if (ret)
@@ -1233,11 +1308,23 @@ static int ihba_reset_controller(struct ihba *h)
 	return ret;
 }
 
+/*
+ * Return only once every session is back or given up: the midlayer
+ * tests the devices right after this (TEST UNIT READY, for at most
+ * eh_timeout), and offlines for good those that do not answer.
+ */
 static int ihba_eh_host_reset(struct scsi_cmnd *sc)
 {
 	struct ihba *h = shost_priv(sc->device->host);
+	unsigned long deadline;
 
-	return ihba_reset_controller(h) ? FAILED : SUCCESS;
+	if (ihba_reset_controller(h))
+		return FAILED;
+	flush_work(&h->event_work);
+	deadline = jiffies + (ihba_replacement_timeout + 1) * HZ;
+	while (!ihba_sessions_settled(h) && time_before(jiffies, deadline))
+		wait_event_timeout(h->sess_wait, ihba_sessions_settled(h), HZ);
+	return SUCCESS;
 }
 
 static void ihba_reset_work(struct work_struct *work)
@@ -1257,7 +1344,7 @@ static int ihba_slave_alloc(struct scsi_device *sdev)
 	struct ihba *h = shost_priv(sdev->host);
 
 	if (sdev->channel || sdev->id >= h->max_sessions ||
-	    !READ_ONCE(h->sess[sdev->id].sid))
+	    !READ_ONCE(h->sess[sdev->id].used))
 		return -ENXIO;
 	return 0;
 }
@@ -1288,6 +1375,7 @@ static struct scsi_host_template ihba_sht = {
 	.eh_device_reset_handler = ihba_eh_device_reset,
 	.eh_target_reset_handler = ihba_eh_target_reset,
 	.eh_host_reset_handler	= ihba_eh_host_reset,
+	.eh_timed_out		= ihba_eh_timed_out,
 	.slave_alloc		= ihba_slave_alloc,
 	.slave_configure	= ihba_slave_configure,
 	.map_queues		= ihba_map_queues,
@@ -1451,7 +1539,8 @@ static int ihba_read_regs(struct ihba *h)
 	    h->max_queue_entries > ISCSI_HBA_MAX_QUEUE_ENTRIES_LIMIT ||
 	    !h->max_sg || h->max_transfer < 4096 || !h->num_vectors ||
 	    h->db_stride < 8 || h->db_offset + (h->max_io_queues + 1) * h->db_stride >
-	    ISCSI_HBA_BAR0_SIZE || !h->max_sessions || h->max_sessions > 0xffff ||
+	    ISCSI_HBA_BAR0_SIZE || !h->max_sessions ||
+	    h->max_sessions > ISCSI_HBA_IOC_MAX_SESSIONS ||
 	    !(h->cap & ISCSI_HBA_CAP_SG_CHAIN)) {
 		dev_err(dev, "unusable limits\n");
 		return -ENODEV;
@@ -1487,6 +1576,8 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	INIT_WORK(&h->reset_work, ihba_reset_work);
 	INIT_WORK(&h->scan_work, ihba_scan_work);
 	INIT_DELAYED_WORK(&h->resync_dwork, ihba_resync_dwork);
+	INIT_DELAYED_WORK(&h->relogin_dwork, ihba_relogin_dwork);
+	init_waitqueue_head(&h->sess_wait);
 	pci_set_drvdata(pdev, h);
 
 	h->instance = ida_alloc(&ihba_ida, GFP_KERNEL);
@@ -1532,7 +1623,8 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 		goto free_mem;
 	h->wq = alloc_ordered_workqueue("%s_ev", WQ_MEM_RECLAIM, h->mgmt_name);
 	h->scan_wq = alloc_ordered_workqueue("%s_scan", 0, h->mgmt_name);
-	if (!h->wq || !h->scan_wq)
+	h->reset_wq = alloc_ordered_workqueue("%s_reset", WQ_MEM_RECLAIM, h->mgmt_name);
+	if (!h->wq || !h->scan_wq || !h->reset_wq)
 		goto free_mem;
 	h->sgl_pool = dma_pool_create(IHBA_NAME, &pdev->dev, PAGE_SIZE,
 				      sizeof(struct iscsi_hba_sg), 0);
@@ -1572,7 +1664,11 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 
 	shost->max_id = h->max_sessions;
 	shost->max_channel = 0;
-	shost->max_lun = 16384;		/* flat space addressing */
+	/*
+	 * Linux keeps the address method in the LUN: flat space LUN n is
+	 * 0x4000 | n, up to 0x7fff (scsilun_to_int()).
+	 */
+	shost->max_lun = 0x8000;
 	shost->max_cmd_len = h->max_cdb_len ?: 16;
 	shost->can_queue = depth;
 	shost->cmd_per_lun = min(depth, 64u);
@@ -1604,6 +1700,7 @@ stop:
 	cancel_work_sync(&h->event_work);
 	cancel_work_sync(&h->reset_work);
 	cancel_delayed_work_sync(&h->resync_dwork);
+	cancel_delayed_work_sync(&h->relogin_dwork);
 	cancel_work_sync(&h->scan_work);
 free_irqs:
 	ihba_free_irqs(h);
@@ -1613,6 +1710,8 @@ free_queues:
 	ihba_free_queue(h, &h->adminq);
 free_mem:
 	dma_pool_destroy(h->sgl_pool);
+	if (h->reset_wq)
+		destroy_workqueue(h->reset_wq);
 	if (h->scan_wq)
 		destroy_workqueue(h->scan_wq);
 	if (h->wq)
@@ -1690,7 +1789,7 @@ static void ihba_release_blocked(struct ihba *h)
 
 	spin_lock_irqsave(&h->sess_lock, flags);
 	for (i = 0; i < h->max_sessions; i++)
-		if (h->sess[i].sid && !h->sess[i].live)
+		if (h->sess[i].used && !h->sess[i].live)
 			h->sess[i].failed = true;
 	spin_unlock_irqrestore(&h->sess_lock, flags);
 
@@ -1740,8 +1839,11 @@ static void ihba_remove(struct pci_dev *pdev)
 	WRITE_ONCE(h->scan_ready, false);
 	cancel_work_sync(&h->reset_work);
 	cancel_delayed_work_sync(&h->resync_dwork);
+	cancel_delayed_work_sync(&h->relogin_dwork);
 	flush_workqueue(h->wq);
 	cancel_delayed_work_sync(&h->resync_dwork);
+	cancel_delayed_work_sync(&h->relogin_dwork);
+	wake_up_all(&h->sess_wait);
 	flush_workqueue(h->scan_wq);
 	ihba_release_blocked(h);
 	scsi_remove_host(shost);
@@ -1759,6 +1861,7 @@ static void ihba_remove(struct pci_dev *pdev)
 	for (i = 0; i < h->max_sessions; i++)
 		kfree_sensitive(h->sess[i].params);
 	dma_pool_destroy(h->sgl_pool);
+	destroy_workqueue(h->reset_wq);
 	destroy_workqueue(h->scan_wq);
 	destroy_workqueue(h->wq);
 	kfree(h->ioq);
