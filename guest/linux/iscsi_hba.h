@@ -19,6 +19,9 @@
 #include <linux/workqueue.h>
 #include <scsi/scsi_host.h>
 
+struct iscsi_cls_session;
+struct iscsi_cls_conn;
+
 #include "hw/iscsi-hba/iscsi-hba-abi.h"
 #include "iscsi_hba_ioctl.h"
 
@@ -138,6 +141,15 @@ struct ihba_session {
 	bool scanned;
 	unsigned long down_since;	/* jiffies; valid while !live */
 	u16 port;
+	/* as SESSION_INFO reported them last (class attributes) */
+	u16 info_flags;
+	u32 max_recv_dsl;
+	u32 max_burst;
+	u32 first_burst;
+	u8 initial_r2t;
+	u8 immediate_data;
+	struct iscsi_cls_session *cls;	/* scsi_transport_iscsi */
+	struct iscsi_cls_conn *conn;
 	char target[ISCSI_HBA_STRING_FIELD];
 	char portal[ISCSI_HBA_STRING_FIELD];
 	struct iscsi_hba_login_params *params;	/* for logging in again */
@@ -223,6 +235,7 @@ struct ihba {
 	char serial[33];
 	char model[65];
 	char firmware[17];
+	char initiator[ISCSI_HBA_STRING_FIELD];
 };
 
 /*
@@ -267,7 +280,21 @@ void ihba_kick_resync(struct ihba *h);
 void ihba_relogin_dwork(struct work_struct *work);
 int ihba_session_reset(struct ihba *h, unsigned int id);
 bool ihba_sessions_settled(struct ihba *h);
-void ihba_sess_timeout_check(struct ihba *h);
+void ihba_sess_mark_failed(struct ihba *h, struct ihba_session *s);
+int ihba_logout_id(struct ihba *h, unsigned int id);
+void ihba_sess_detach_all(struct ihba *h);
+
+/* iscsi_hba_cls.c */
+int ihba_cls_init(void);
+void ihba_cls_exit(void);
+void ihba_cls_set_transport(struct Scsi_Host *shost);
+int ihba_cls_create(struct ihba *h, unsigned int id);
+void ihba_cls_destroy(struct ihba_session *s);
+void ihba_cls_block(struct ihba_session *s);
+void ihba_cls_unblock(struct ihba_session *s);
+void ihba_cls_give_up(struct ihba_session *s);
+struct device *ihba_cls_target_parent(struct ihba *h, unsigned int id);
+int ihba_cls_chkready(struct ihba_session *s);
 
 /* iscsi_hba_mgmt.c */
 int ihba_mgmt_register(struct ihba *h);

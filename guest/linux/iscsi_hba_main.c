@@ -522,6 +522,13 @@ static int ihba_queuecommand(struct Scsi_Host *shost, struct scsi_cmnd *sc)
 	int ret;
 
 	sid = READ_ONCE(s->sid);
+	/* Blocked, given up (replacement timeout: failfast) or logged in. */
+	ret = ihba_cls_chkready(s);
+	if (ret) {
+		sc->result = ret;
+		scsi_done(sc);
+		return 0;
+	}
 	if (!READ_ONCE(s->used)) {
 		sc->result = DID_NO_CONNECT << 16;
 		scsi_done(sc);
@@ -1132,6 +1139,7 @@ static int ihba_identify(struct ihba *h)
 	h->model[sizeof(id->model)] = 0;
 	h->firmware[sizeof(id->firmware)] = 0;
 	id->initiator_name[ISCSI_HBA_STRING_FIELD - 1] = 0;
+	strscpy(h->initiator, id->initiator_name, sizeof(h->initiator));
 	dev_info(&h->pdev->dev, "%s serial %s firmware %s, initiator %s\n",
 		 h->model, h->serial, h->firmware, id->initiator_name);
 out:
@@ -1678,6 +1686,7 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	shost->max_sectors = h->max_transfer >> SECTOR_SHIFT;
 	shost->nr_hw_queues = h->nr_io_queues;
 	shost->unique_id = h->instance;
+	ihba_cls_set_transport(shost);
 	ret = scsi_add_host(shost, &pdev->dev);
 	if (ret)
 		goto stop;
@@ -1846,6 +1855,7 @@ static void ihba_remove(struct pci_dev *pdev)
 	wake_up_all(&h->sess_wait);
 	flush_workqueue(h->scan_wq);
 	ihba_release_blocked(h);
+	ihba_sess_detach_all(h);
 	scsi_remove_host(shost);
 
 	if (!ihba_fatal(h)) {
@@ -1896,7 +1906,26 @@ static struct pci_driver ihba_pci_driver = {
 	.remove		= ihba_remove,
 	.shutdown	= ihba_shutdown,
 };
-module_pci_driver(ihba_pci_driver);
+static int __init ihba_init(void)
+{
+	int ret = ihba_cls_init();
+
+	if (ret)
+		return ret;
+	ret = pci_register_driver(&ihba_pci_driver);
+	if (ret)
+		ihba_cls_exit();
+	return ret;
+}
+
+static void __exit ihba_exit(void)
+{
+	pci_unregister_driver(&ihba_pci_driver);
+	ihba_cls_exit();
+}
+
+module_init(ihba_init);
+module_exit(ihba_exit);
 
 MODULE_DESCRIPTION("iscsi-hba PCI iSCSI host adapter");
 MODULE_AUTHOR("The iscsi-hba authors");

@@ -15,6 +15,7 @@
 #include <linux/string.h>
 #include <scsi/scsi_device.h>
 #include <scsi/scsi_host.h>
+#include <scsi/scsi_transport_iscsi.h>
 
 #include "iscsi_hba.h"
 
@@ -36,21 +37,6 @@ unsigned int ihba_relogin_interval = 5;
 module_param_named(relogin_interval, ihba_relogin_interval, uint, 0644);
 MODULE_PARM_DESC(relogin_interval,
 		 "Seconds between attempts to log in again to a lost session (default 5)");
-
-static struct device *ihba_target_dev(struct ihba *h, unsigned int id)
-{
-	struct scsi_device *sdev;
-	struct device *dev = NULL;
-
-	shost_for_each_device(sdev, h->shost) {
-		if (sdev->channel == 0 && sdev->id == id) {
-			dev = get_device(&scsi_target(sdev)->dev);
-			scsi_device_put(sdev);
-			break;
-		}
-	}
-	return dev;
-}
 
 static void ihba_sess_set(struct ihba *h, struct ihba_session *s, bool live,
 			  bool failed)
@@ -74,69 +60,64 @@ static void ihba_set_sid(struct ihba *h, struct ihba_session *s, u32 sid)
 	spin_unlock_irqrestore(&h->sess_lock, flags);
 }
 
-/* Hold the target's I/O until the session is back. */
+/*
+ * Hold the target's I/O until the session is back: the class session
+ * blocks (and starts its replacement timeout).
+ */
 static void ihba_sess_block(struct ihba *h, unsigned int id)
 {
 	struct ihba_session *s = &h->sess[id];
-	struct device *dev;
 
 	ihba_sess_set(h, s, false, s->failed);
 	/* Offline devices (given up) cannot be blocked. */
 	if (s->blocked || s->failed)
 		return;
-	/* No device yet: queuecommand holds on !live, nothing to block. */
-	dev = ihba_target_dev(h, id);
-	if (dev) {
-		scsi_target_block(dev);
-		put_device(dev);
-		s->blocked = true;
-	}
+	ihba_cls_block(s);
+	s->blocked = true;
 }
 
 /* The session carries commands again: resume the held and failed I/O. */
 static void ihba_sess_up(struct ihba *h, unsigned int id)
 {
 	struct ihba_session *s = &h->sess[id];
-	bool held = s->blocked || s->failed;
-	struct device *dev;
 
 	ihba_sess_set(h, s, true, false);
-	if (held) {
-		dev = ihba_target_dev(h, id);
-		if (dev) {
-			/* From SDEV_BLOCK and SDEV_TRANSPORT_OFFLINE alike. */
-			scsi_target_unblock(dev, SDEV_RUNNING);
-			put_device(dev);
-		}
-	}
+	/* From blocked and from transport-offline alike. */
+	ihba_cls_unblock(s);
 	s->blocked = false;
 	wake_up_all(&h->sess_wait);
 }
 
+/* The I/O of a session given up fails at once (DID_TRANSPORT_FAILFAST). */
+void ihba_sess_mark_failed(struct ihba *h, struct ihba_session *s)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&h->sess_lock, flags);
+	s->live = false;
+	s->failed = true;
+	spin_unlock_irqrestore(&h->sess_lock, flags);
+	dev_warn(&h->pdev->dev, "session to %s given up: failing its I/O, still logging in\n",
+		 s->target);
+	wake_up_all(&h->sess_wait);
+}
+
 /*
- * Replacement timeout (or the adapter gave up): fail the held and new
- * I/O at once, as open-iscsi does, but keep the target and go on
+ * The adapter gave up: fail the held and new I/O at once, as open-iscsi
+ * does after the replacement timeout, but keep the target and go on
  * logging in; ihba_sess_up() brings the same devices back.
  */
 static void ihba_sess_give_up(struct ihba *h, unsigned int id)
 {
 	struct ihba_session *s = &h->sess[id];
-	struct device *dev;
 
 	if (s->failed)
 		return;
-	if (!s->blocked) {
-		ihba_sess_block(h, id);
-		/* No device to block: the flag alone fails new commands. */
-	}
-	ihba_sess_set(h, s, false, true);
-	dev = ihba_target_dev(h, id);
-	if (dev) {
-		scsi_target_unblock(dev, SDEV_TRANSPORT_OFFLINE);
-		put_device(dev);
-	}
+	if (s->cls)
+		ihba_cls_give_up(s);	/* calls ihba_sess_mark_failed() */
+	else
+		ihba_sess_mark_failed(h, s);
 	s->blocked = false;
-	wake_up_all(&h->sess_wait);
 }
 
 static void ihba_queue_scan(struct ihba *h, unsigned int id)
@@ -144,6 +125,41 @@ static void ihba_queue_scan(struct ihba *h, unsigned int id)
 	h->sess[id].scanned = true;
 	set_bit(id, h->scan_map);
 	queue_work(h->scan_wq, &h->scan_work);
+}
+
+/*
+ * The entry's class session, once the host is added, in the entry's
+ * state (a new class session is neither blocked nor logged in).
+ */
+static void ihba_sess_attach(struct ihba *h, unsigned int id)
+{
+	struct ihba_session *s = &h->sess[id];
+
+	if (s->cls || ihba_cls_create(h, id))
+		return;
+	if (s->live) {
+		ihba_cls_unblock(s);
+		/* Its devices hang from the class session: scan now. */
+		ihba_queue_scan(h, id);
+	} else if (s->failed)
+		ihba_cls_give_up(s);
+	else
+		ihba_cls_block(s);
+	s->blocked = !s->live && !s->failed;
+}
+
+/* A reference to the device the target hangs from, or NULL. */
+static struct device *ihba_sess_parent(struct ihba *h, unsigned int id)
+{
+	struct device *dev;
+
+	mutex_lock(&h->sess_mutex);
+	dev = ihba_cls_target_parent(h, id);
+	if (dev && (!h->sess[id].sid || !h->sess[id].live))
+		dev = NULL;
+	dev = get_device(dev);
+	mutex_unlock(&h->sess_mutex);
+	return dev;
 }
 
 void ihba_scan_work(struct work_struct *work)
@@ -159,11 +175,16 @@ void ihba_scan_work(struct work_struct *work)
 	if (!READ_ONCE(h->scan_ready))
 		return;
 	for (id = 0; id < h->max_sessions; id++) {
+		struct device *parent;
+
 		if (!test_and_clear_bit(id, h->scan_map))
 			continue;
-		if (READ_ONCE(h->sess[id].sid) && READ_ONCE(h->sess[id].live))
-			scsi_scan_target(&h->shost->shost_gendev, 0, id,
-					 SCAN_WILD_CARD, SCSI_SCAN_RESCAN);
+		parent = ihba_sess_parent(h, id);
+		if (parent) {
+			scsi_scan_target(parent, 0, id, SCAN_WILD_CARD,
+					 SCSI_SCAN_RESCAN);
+			put_device(parent);
+		}
 	}
 }
 
@@ -202,15 +223,17 @@ static void ihba_sess_remove(struct ihba *h, unsigned int id)
 	/* A live session stays usable for sd's SYNCHRONIZE CACHE on the way. */
 	if (!s->live)
 		ihba_sess_give_up(h, id);
-	dev = ihba_target_dev(h, id);
+	dev = get_device(ihba_cls_target_parent(h, id));
 	if (dev) {
 		mutex_unlock(&h->sess_mutex);
 		scsi_remove_target(dev);
 		put_device(dev);
 		mutex_lock(&h->sess_mutex);
 	}
-	if (s->used)
+	if (s->used) {
+		ihba_cls_destroy(s);
 		ihba_sess_forget(h, s, id);
+	}
 }
 
 /* The adapter session behind the entry is gone (reset, LOGOUT, ...). */
@@ -464,25 +487,6 @@ bool ihba_sessions_settled(struct ihba *h)
 	return true;
 }
 
-/* Give up sessions down for longer than the replacement timeout. */
-void ihba_sess_timeout_check(struct ihba *h)
-{
-	unsigned long tmo = ihba_replacement_timeout * HZ;
-	struct ihba_session *s;
-	unsigned int id;
-
-	for (id = 0; id < h->max_sessions; id++) {
-		s = &h->sess[id];
-		if (s->used && !s->live && !s->failed &&
-		    time_after(jiffies, s->down_since + tmo)) {
-			dev_warn(&h->pdev->dev,
-				 "session to %s down for %us: failing its I/O, still logging in\n",
-				 s->target, ihba_replacement_timeout);
-			ihba_sess_give_up(h, id);
-		}
-	}
-}
-
 /*
  * Sessions without an adapter session: log in again, every
  * relogin_interval, for as long as the entry exists (open-iscsi's
@@ -498,7 +502,6 @@ void ihba_relogin_dwork(struct work_struct *work)
 	if (READ_ONCE(h->removing))
 		return;
 	mutex_lock(&h->sess_mutex);
-	ihba_sess_timeout_check(h);
 	for (id = 0; id < h->max_sessions; id++) {
 		struct ihba_session *s = &h->sess[id];
 
@@ -545,6 +548,13 @@ static void ihba_reconcile_one(struct ihba *h,
 	seen[id] = true;
 	if (s->sid != sid)
 		ihba_set_sid(h, s, sid);
+	s->info_flags = ihba_le16(info->flags);
+	s->max_recv_dsl = ihba_le32(info->max_recv_data_segment_len);
+	s->max_burst = ihba_le32(info->max_burst_len);
+	s->first_burst = ihba_le32(info->first_burst_len);
+	s->initial_r2t = info->initial_r2t;
+	s->immediate_data = info->immediate_data;
+	ihba_sess_attach(h, id);
 	ihba_sess_apply(h, id, ihba_le16(info->state));
 }
 
@@ -615,6 +625,9 @@ void ihba_resync(struct ihba *h, bool after_reset, bool wait)
 		msleep(250);
 	}
 
+	for (id = 0; id < h->max_sessions; id++)
+		if (h->sess[id].used)
+			ihba_sess_attach(h, id);
 	for (i = 0; i < n_ok; i++)
 		ihba_reconcile_one(h, &infos[i], seen);
 	for (id = 0; id < h->max_sessions; id++) {
@@ -848,6 +861,7 @@ int ihba_login(struct ihba *h, struct iscsi_hba_login_params *p,
 	       struct ihba_admin_req *req, u32 *target_id)
 {
 	struct device *dev = &h->pdev->dev;
+	struct device *parent;
 	struct ihba_session *s;
 	u32 status, sid;
 	u16 port;
@@ -900,14 +914,20 @@ int ihba_login(struct ihba *h, struct iscsi_hba_login_params *p,
 	s->params = kmemdup(p, sizeof(*p), GFP_KERNEL);
 	s->host_configured = false;
 	ihba_set_sid(h, s, sid);
+	ihba_sess_attach(h, id);
 	ihba_sess_up(h, id);
 	s->scanned = true;
+	parent = get_device(ihba_cls_target_parent(h, id));
 	mutex_unlock(&h->sess_mutex);
 
 	dev_info(dev, "logged in to %s at %s:%u: session %#x, target %u:0:%u\n",
 		 s->target, s->portal, port, sid, h->shost->host_no, id);
-	scsi_scan_target(&h->shost->shost_gendev, 0, id, SCAN_WILD_CARD,
-			 SCSI_SCAN_INITIAL);
+	if (parent) {
+		scsi_scan_target(parent, 0, id, SCAN_WILD_CARD, SCSI_SCAN_INITIAL);
+		put_device(parent);
+	}
+	/* The negotiated values for the class attributes. */
+	ihba_kick_resync(h);
 	*target_id = id;
 	return 0;
 }
@@ -932,4 +952,48 @@ int ihba_logout(struct ihba *h, u32 sid, struct ihba_admin_req *req)
 	else if (!ret)
 		dev_info(&h->pdev->dev, "logged out of session %#x\n", sid);
 	return ret;
+}
+
+/* Logout by target id (iscsiadm -m session -u): as ihba_logout(). */
+int ihba_logout_id(struct ihba *h, unsigned int id)
+{
+	struct ihba_admin_req req = { };
+	u32 sid;
+	int ret;
+
+	mutex_lock(&h->sess_mutex);
+	sid = h->sess[id].used ? h->sess[id].sid : 0;
+	if (!sid && h->sess[id].used)
+		ihba_sess_remove(h, id);	/* no adapter session to end */
+	mutex_unlock(&h->sess_mutex);
+	if (!sid)
+		return 0;
+	ret = ihba_logout(h, sid, &req);
+	ihba_admin_req_free(&req);
+	if (!ret && ISCSI_HBA_STATUS_IS_ERROR(req.ctx.status))
+		ret = -EIO;
+	return ret;
+}
+
+/*
+ * Adapter removal: the targets and class sessions go; the entries stay
+ * for the LOGOUTs that follow.
+ */
+void ihba_sess_detach_all(struct ihba *h)
+{
+	struct ihba_session *s;
+	struct device *dev;
+	unsigned int id;
+
+	for (id = 0; id < h->max_sessions; id++) {
+		s = &h->sess[id];
+		dev = get_device(ihba_cls_target_parent(h, id));
+		if (!dev)
+			continue;
+		scsi_remove_target(dev);
+		put_device(dev);
+		mutex_lock(&h->sess_mutex);
+		ihba_cls_destroy(s);
+		mutex_unlock(&h->sess_mutex);
+	}
 }

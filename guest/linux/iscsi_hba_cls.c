@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * iscsi_hba: the adapter as an offload iSCSI HBA of scsi_transport_iscsi.
+ *
+ * Every session the driver stands for (struct ihba_session) is an
+ * iscsi_cls_session with one iscsi_cls_conn, whose target id is the
+ * session's SCSI target id.  So /sys/class/iscsi_{host,session,connection}
+ * describe them, the disks sit under .../hostN/sessionM/targetN:0:T/ (which
+ * is what udev's path_id needs for /dev/disk/by-path/ip-...-iscsi-...),
+ * iscsiadm -m session lists them, and the class runs the replacement
+ * timeout (recovery_tmo, the replacement_timeout parameter by default).
+ *
+ * Logins are the adapter's (CAP_LOGIN_OFFLOAD): through the management
+ * device or host configuration; iscsid's login callbacks are not offered.
+ *
+ * Copyright (c) 2026 The iscsi-hba authors
+ */
+
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <scsi/scsi_device.h>
+#include <scsi/scsi_transport_iscsi.h>
+
+#include "iscsi_hba.h"
+
+struct ihba_cls_priv {
+	struct ihba *h;
+	unsigned int id;
+};
+
+static struct scsi_transport_template *ihba_stt;
+
+static struct ihba_session *ihba_cls_entry(struct iscsi_cls_session *cls,
+					   struct ihba **hp)
+{
+	struct ihba_cls_priv *p = cls->dd_data;
+
+	*hp = p->h;
+	return &p->h->sess[p->id];
+}
+
+static umode_t ihba_attr_is_visible(int param_type, int param)
+{
+	switch (param_type) {
+	case ISCSI_HOST_PARAM:
+		switch (param) {
+		case ISCSI_HOST_PARAM_INITIATOR_NAME:
+			return 0444;
+		default:
+			return 0;
+		}
+	case ISCSI_PARAM:
+		switch (param) {
+		case ISCSI_PARAM_TARGET_NAME:
+		case ISCSI_PARAM_INITIATOR_NAME:
+		case ISCSI_PARAM_PERSISTENT_ADDRESS:
+		case ISCSI_PARAM_PERSISTENT_PORT:
+		case ISCSI_PARAM_CONN_ADDRESS:
+		case ISCSI_PARAM_CONN_PORT:
+		case ISCSI_PARAM_HDRDGST_EN:
+		case ISCSI_PARAM_DATADGST_EN:
+		case ISCSI_PARAM_MAX_RECV_DLENGTH:
+		case ISCSI_PARAM_FIRST_BURST:
+		case ISCSI_PARAM_MAX_BURST:
+		case ISCSI_PARAM_INITIAL_R2T_EN:
+		case ISCSI_PARAM_IMM_DATA_EN:
+			return 0444;
+		default:
+			return 0;
+		}
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Negotiated values as the adapter reported them at the last re-read of
+ * the session; the adapter reports 0 for what it does not know, and so
+ * does the attribute then (no value is made up).  No user name: 6.1's
+ * class shows the password attribute when USERNAME is visible.
+ */
+static int ihba_get_session_param(struct iscsi_cls_session *cls,
+				  enum iscsi_param param, char *buf)
+{
+	struct ihba *h;
+	struct ihba_session *s = ihba_cls_entry(cls, &h);
+	const struct iscsi_hba_login_params *p = s->params;
+
+	switch (param) {
+	case ISCSI_PARAM_TARGET_NAME:
+		return sysfs_emit(buf, "%s\n", s->target);
+	case ISCSI_PARAM_INITIATOR_NAME:
+		return sysfs_emit(buf, "%.*s\n", ISCSI_HBA_STRING_FIELD - 1,
+				  p && p->initiator_name[0] ? p->initiator_name :
+				  h->initiator);
+	case ISCSI_PARAM_FIRST_BURST:
+		return sysfs_emit(buf, "%u\n", s->first_burst);
+	case ISCSI_PARAM_MAX_BURST:
+		return sysfs_emit(buf, "%u\n", s->max_burst);
+	case ISCSI_PARAM_INITIAL_R2T_EN:
+		return sysfs_emit(buf, "%u\n", s->initial_r2t);
+	case ISCSI_PARAM_IMM_DATA_EN:
+		return sysfs_emit(buf, "%u\n", s->immediate_data);
+	default:
+		return -ENOSYS;
+	}
+}
+
+static int ihba_get_conn_param(struct iscsi_cls_conn *conn,
+			       enum iscsi_param param, char *buf)
+{
+	struct iscsi_cls_session *cls = iscsi_conn_to_session(conn);
+	struct ihba *h;
+	struct ihba_session *s = ihba_cls_entry(cls, &h);
+
+	switch (param) {
+	case ISCSI_PARAM_PERSISTENT_ADDRESS:
+	case ISCSI_PARAM_CONN_ADDRESS:
+		return sysfs_emit(buf, "%s\n", s->portal);
+	case ISCSI_PARAM_PERSISTENT_PORT:
+	case ISCSI_PARAM_CONN_PORT:
+		return sysfs_emit(buf, "%u\n", s->port);
+	case ISCSI_PARAM_HDRDGST_EN:
+		return sysfs_emit(buf, "%u\n", !!(s->info_flags &
+						  ISCSI_HBA_SESSION_HEADER_DIGEST));
+	case ISCSI_PARAM_DATADGST_EN:
+		return sysfs_emit(buf, "%u\n", !!(s->info_flags &
+						  ISCSI_HBA_SESSION_DATA_DIGEST));
+	case ISCSI_PARAM_MAX_RECV_DLENGTH:
+		return sysfs_emit(buf, "%u\n", s->max_recv_dsl);
+	default:
+		return -ENOSYS;
+	}
+}
+
+static int ihba_get_host_param(struct Scsi_Host *shost,
+			       enum iscsi_host_param param, char *buf)
+{
+	struct ihba *h = shost_priv(shost);
+
+	switch (param) {
+	case ISCSI_HOST_PARAM_INITIATOR_NAME:
+		return sysfs_emit(buf, "%s\n", h->initiator);
+	default:
+		return -ENOSYS;
+	}
+}
+
+/* The class's replacement timeout ran out: fail the session's I/O. */
+static void ihba_recovery_timedout(struct iscsi_cls_session *cls)
+{
+	struct ihba *h;
+	struct ihba_session *s = ihba_cls_entry(cls, &h);
+
+	ihba_sess_mark_failed(h, s);
+}
+
+/* iscsiadm -m session -u of a session the adapter made: LOGOUT. */
+static int ihba_logout_sid_cb(struct iscsi_cls_session *cls)
+{
+	struct ihba_cls_priv *p = cls->dd_data;
+
+	return ihba_logout_id(p->h, p->id);
+}
+
+static struct iscsi_transport ihba_iscsi_transport = {
+	.owner			= THIS_MODULE,
+	.name			= IHBA_NAME,
+	.caps			= CAP_DATA_PATH_OFFLOAD | CAP_LOGIN_OFFLOAD |
+				  CAP_HDRDGST | CAP_DATADGST,
+	.attr_is_visible	= ihba_attr_is_visible,
+	.get_session_param	= ihba_get_session_param,
+	.get_conn_param		= ihba_get_conn_param,
+	.get_host_param		= ihba_get_host_param,
+	.session_recovery_timedout = ihba_recovery_timedout,
+	.logout_flashnode_sid	= ihba_logout_sid_cb,
+};
+
+void ihba_cls_set_transport(struct Scsi_Host *shost)
+{
+	shost->transportt = ihba_stt;
+}
+
+/*
+ * Give the entry its class session and connection, once the host is
+ * added (events are handled before).  Called with sess_mutex held.
+ */
+int ihba_cls_create(struct ihba *h, unsigned int id)
+{
+	struct ihba_session *s = &h->sess[id];
+	struct iscsi_cls_session *cls;
+	struct iscsi_cls_conn *conn;
+	struct ihba_cls_priv *p;
+	int ret;
+
+	if (s->cls || !READ_ONCE(h->scan_ready))
+		return 0;
+	cls = iscsi_alloc_session(h->shost, &ihba_iscsi_transport, sizeof(*p));
+	if (!cls)
+		return -ENOMEM;
+	p = cls->dd_data;
+	p->h = h;
+	p->id = id;
+	cls->recovery_tmo = ihba_replacement_timeout;
+	cls->creator = -1;	/* the kernel's: iscsid must not recover it */
+	ret = iscsi_add_session(cls, id);
+	if (ret)
+		goto free_sess;
+	conn = iscsi_alloc_conn(cls, 0, 0);
+	if (!conn) {
+		ret = -ENOMEM;
+		goto remove_sess;
+	}
+	ret = iscsi_add_conn(conn);
+	if (ret) {
+		iscsi_put_conn(conn);
+		goto remove_sess;
+	}
+	conn->state = ISCSI_CONN_DOWN;
+	s->cls = cls;
+	s->conn = conn;
+	return 0;
+
+remove_sess:
+	iscsi_remove_session(cls);
+free_sess:
+	iscsi_free_session(cls);
+	dev_warn(&h->pdev->dev, "no iSCSI class session for target %u: %d\n",
+		 id, ret);
+	return ret;
+}
+
+/* The SCSI target and its devices are gone already. */
+void ihba_cls_destroy(struct ihba_session *s)
+{
+	if (!s->cls)
+		return;
+	iscsi_remove_conn(s->conn);
+	iscsi_put_conn(s->conn);
+	iscsi_remove_session(s->cls);
+	iscsi_free_session(s->cls);
+	s->cls = NULL;
+	s->conn = NULL;
+}
+
+void ihba_cls_block(struct ihba_session *s)
+{
+	if (!s->cls)
+		return;
+	s->conn->state = ISCSI_CONN_FAILED;
+	iscsi_block_session(s->cls);
+}
+
+void ihba_cls_unblock(struct ihba_session *s)
+{
+	if (!s->cls)
+		return;
+	iscsi_unblock_session(s->cls);
+	s->conn->state = ISCSI_CONN_UP;
+}
+
+/*
+ * Give up now (the adapter did, EVENT_SESSION_FAILED): what the class
+ * does when the replacement timeout runs out, without waiting for it.
+ */
+void ihba_cls_give_up(struct ihba_session *s)
+{
+	if (!s->cls)
+		return;
+	iscsi_block_session(s->cls);
+	flush_work(&s->cls->block_work);
+	mod_delayed_work(s->cls->workq, &s->cls->recovery_work, 0);
+	flush_delayed_work(&s->cls->recovery_work);
+}
+
+struct device *ihba_cls_target_parent(struct ihba *h, unsigned int id)
+{
+	struct ihba_session *s = &h->sess[id];
+
+	return s->cls ? &s->cls->dev : NULL;
+}
+
+int ihba_cls_chkready(struct ihba_session *s)
+{
+	return s->cls ? iscsi_session_chkready(s->cls) : 0;
+}
+
+int ihba_cls_init(void)
+{
+	ihba_stt = iscsi_register_transport(&ihba_iscsi_transport);
+	return ihba_stt ? 0 : -ENODEV;
+}
+
+void ihba_cls_exit(void)
+{
+	iscsi_unregister_transport(&ihba_iscsi_transport);
+}
