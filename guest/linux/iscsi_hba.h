@@ -26,6 +26,12 @@ struct iscsi_cls_conn;
 #include "iscsi_hba_ioctl.h"
 
 #define IHBA_NAME		"iscsi_hba"
+/*
+ * The iSCSI transport's name, and the SCSI host's proc_name: open-iscsi
+ * takes the transport name from proc_name and drops an "iscsi_" prefix
+ * (iscsi_tcp -> tcp), so the two must match without that prefix.
+ */
+#define IHBA_TRANSPORT		"iscsi-hba"
 
 #define IHBA_ADMIN_SQ_SIZE	32
 #define IHBA_ADMIN_CQ_SIZE	32

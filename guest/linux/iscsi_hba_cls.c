@@ -53,6 +53,7 @@ static umode_t ihba_attr_is_visible(int param_type, int param)
 		switch (param) {
 		case ISCSI_PARAM_TARGET_NAME:
 		case ISCSI_PARAM_INITIATOR_NAME:
+		case ISCSI_PARAM_IFACE_NAME:
 		case ISCSI_PARAM_PERSISTENT_ADDRESS:
 		case ISCSI_PARAM_PERSISTENT_PORT:
 		case ISCSI_PARAM_CONN_ADDRESS:
@@ -93,6 +94,9 @@ static int ihba_get_session_param(struct iscsi_cls_session *cls,
 		return sysfs_emit(buf, "%.*s\n", ISCSI_HBA_STRING_FIELD - 1,
 				  p && p->initiator_name[0] ? p->initiator_name :
 				  h->initiator);
+	case ISCSI_PARAM_IFACE_NAME:
+		/* open-iscsi's offload iface naming: <transport>.<identity> */
+		return sysfs_emit(buf, "%s.%s\n", IHBA_TRANSPORT, h->serial);
 	case ISCSI_PARAM_FIRST_BURST:
 		return sysfs_emit(buf, "%u\n", s->first_burst);
 	case ISCSI_PARAM_MAX_BURST:
@@ -165,7 +169,7 @@ static int ihba_logout_sid_cb(struct iscsi_cls_session *cls)
 
 static struct iscsi_transport ihba_iscsi_transport = {
 	.owner			= THIS_MODULE,
-	.name			= IHBA_NAME,
+	.name			= IHBA_TRANSPORT,
 	.caps			= CAP_DATA_PATH_OFFLOAD | CAP_LOGIN_OFFLOAD |
 				  CAP_HDRDGST | CAP_DATADGST,
 	.attr_is_visible	= ihba_attr_is_visible,

@@ -1377,7 +1377,7 @@ static void ihba_map_queues(struct Scsi_Host *shost)
 static struct scsi_host_template ihba_sht = {
 	.module			= THIS_MODULE,
 	.name			= "iscsi-hba",
-	.proc_name		= IHBA_NAME,
+	.proc_name		= IHBA_TRANSPORT,
 	.queuecommand		= ihba_queuecommand,
 	.eh_abort_handler	= ihba_eh_abort,
 	.eh_device_reset_handler = ihba_eh_device_reset,

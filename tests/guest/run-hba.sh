@@ -23,6 +23,8 @@
 #   hba-eh-ladder   LUNs 256 and 300 scan; a timed-out READ whose abort
 #                   and LUN reset fail ends in a session reset, not a
 #                   controller reset: the other session is untouched
+#   hba-iscsiadm    scsi_transport_iscsi sysfs, open-iscsi's iscsiadm -m
+#                   session [-P 3], udev by-path names (udevadm test)
 #   hba-recovery    the same ladder ending in a controller reset, with
 #                   ext4 mounted and fio verifying: same disk although
 #                   the session moved slots; a second adapter untouched
@@ -47,7 +49,7 @@ CACHE=${ISCSI_HBA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsi-hba}
 RUN=$TOP/tests/guest/run.sh
 KO=${HBA_KO:-$TOP/guest/linux/iscsi_hba.ko}
 SIZE_MB=64
-ALL_TESTS=(hba-disk hba-fs hba-fio-verify hba-sgchain hba-login hba-faults hba-target-lost hba-reset hba-eh-ladder hba-recovery hba-unload hba-intx)
+ALL_TESTS=(hba-disk hba-fs hba-fio-verify hba-sgchain hba-login hba-faults hba-target-lost hba-reset hba-eh-ladder hba-recovery hba-iscsiadm hba-unload hba-intx)
 
 log() { echo "hba-tests: $*" >&2; }
 
@@ -302,6 +304,20 @@ test_hba_eh_ladder() {
                 "op=scsi,target=$iqn2,opcode=0x28,lba-start=$FAULT_LBA_EH,lba-end=$((FAULT_LBA_EH + 7)),action=delay,delay-ms=8000" \
                 "op=tmf,target=$iqn2,opcode=1,action=status,status=SCSI_REQUEST_FAILED" \
                 "op=tmf,target=$iqn2,opcode=5,action=status,status=SCSI_REQUEST_FAILED")")" || rc=$?
+        del_targets 2
+        exit "$rc"
+    )
+}
+
+# The host-configured target and a guest login to a second one (tid 2).
+test_hba_iscsiadm() {
+    (
+        . "$TOP/tests/guest/tgtd.sh"
+        tgtd_start "$SIZE_MB" 1
+        local rc=0 iqn2=$TGTD_IQN-2
+        add_target 2 "$iqn2" 32
+        # shellcheck disable=SC2046
+        run_guest hba-iscsiadm -a "guest.iqn2=$iqn2" -- -device "$(hba_dev)" $(host_target) || rc=$?
         del_targets 2
         exit "$rc"
     )
