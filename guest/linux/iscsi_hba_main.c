@@ -23,13 +23,13 @@
  */
 
 #include <linux/blk-mq-pci.h>
+#include <linux/version.h>
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/ratelimit.h>
 #include <linux/slab.h>
-#include <linux/version.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_device.h>
 #include <scsi/scsi_eh.h>
@@ -69,6 +69,11 @@ MODULE_PARM_DESC(login_wait,
 		 "Seconds to wait for host-configured sessions after enable (default 10)");
 
 static DEFINE_IDA(ihba_ida);
+
+/* 6.8 renamed the INTx flag; the old name went away later. */
+#ifndef PCI_IRQ_INTX
+#define PCI_IRQ_INTX	PCI_IRQ_LEGACY
+#endif
 
 static inline u32 ihba_rd(struct ihba *h, u32 off)
 {
@@ -673,6 +678,10 @@ static void ihba_scsi_result(struct ihba *h, struct ihba_queue *q,
 			ihba_session_suspect(h, id, false);
 		}
 		break;
+	case ISDSC_INVALID_PARAMETER:
+		/* The adapter refuses the request itself (e.g. no such LUN): no retry. */
+		host = DID_BAD_TARGET;
+		break;
 	default:
 		host = DID_ERROR;
 		break;
@@ -1053,12 +1062,22 @@ static enum blk_eh_timer_return ihba_eh_timed_out(struct scsi_cmnd *sc)
  * Controller bring-up and reset
  */
 
+/*
+ * CTRL.ENABLE = 0, then STATUS must read 0 before the queues' memory may
+ * be reused.  A device that reads all ones is gone (surprise removal): it
+ * does no DMA any more, so -ENODEV at once instead of waiting.
+ */
 static int ihba_disable(struct ihba *h)
 {
 	unsigned long deadline = jiffies + 10 * HZ;
+	u32 st;
 
 	ihba_wr(h, ISCSI_HBA_REG_CTRL, 0);
-	while (ihba_rd(h, ISCSI_HBA_REG_STATUS)) {
+	while ((st = ihba_rd(h, ISCSI_HBA_REG_STATUS))) {
+		if (st == ~0u) {
+			dev_err(&h->pdev->dev, "controller is gone\n");
+			return -ENODEV;
+		}
 		if (time_after(jiffies, deadline)) {
 			dev_err(&h->pdev->dev, "controller does not disable\n");
 			return -ETIMEDOUT;
@@ -1130,7 +1149,9 @@ static int ihba_identify(struct ihba *h)
 		goto out;
 	}
 	id = req.out;
-	h->max_cdb_len = min_t(u16, ihba_le16(id->max_cdb_len), 16);
+	/* As many CDB bytes as both the adapter and the SQE take (up to 32). */
+	h->max_cdb_len = min_t(u16, ihba_le16(id->max_cdb_len),
+			       sizeof(((struct iscsi_hba_sqe *)NULL)->u.scsi.cdb));
 	h->num_host_targets = ihba_le16(id->num_host_targets);
 	memcpy(h->serial, id->serial, sizeof(id->serial));
 	memcpy(h->model, id->model, sizeof(id->model));
@@ -1253,7 +1274,8 @@ static int ihba_quiesce(struct ihba *h, bool fail_cmds)
 
 	ret = ihba_disable(h);
 	ihba_sync_irqs(h);
-	if (ret)
+	/* Gone: nothing completes any more, and nothing touches memory. */
+	if (ret && ret != -ENODEV)
 		return ret;
 
 	/* The adapter no longer touches any buffer: release them. */
@@ -1357,7 +1379,12 @@ static int ihba_slave_alloc(struct scsi_device *sdev)
 	return 0;
 }
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+static int ihba_slave_configure(struct scsi_device *sdev,
+				struct queue_limits *lim)
+#else
 static int ihba_slave_configure(struct scsi_device *sdev)
+#endif
 {
 	blk_queue_rq_timeout(sdev->request_queue, io_timeout * HZ);
 	return 0;
@@ -1369,7 +1396,11 @@ static void ihba_map_queues(struct Scsi_Host *shost)
 	struct blk_mq_queue_map *map = &shost->tag_set.map[HCTX_TYPE_DEFAULT];
 
 	if (h->msix && !h->single_vector)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+		blk_mq_map_hw_queues(map, &h->pdev->dev, 1);
+#else
 		blk_mq_pci_map_queues(map, h->pdev, 1);
+#endif
 	else
 		blk_mq_map_queues(map);
 }
@@ -1384,8 +1415,14 @@ static struct scsi_host_template ihba_sht = {
 	.eh_target_reset_handler = ihba_eh_target_reset,
 	.eh_host_reset_handler	= ihba_eh_host_reset,
 	.eh_timed_out		= ihba_eh_timed_out,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+	/* 6.14 renamed them; sdev_configure also gets the queue limits */
+	.sdev_init		= ihba_slave_alloc,
+	.sdev_configure		= ihba_slave_configure,
+#else
 	.slave_alloc		= ihba_slave_alloc,
 	.slave_configure	= ihba_slave_configure,
+#endif
 	.map_queues		= ihba_map_queues,
 	.change_queue_depth	= scsi_change_queue_depth,
 	.this_id		= -1,
@@ -1469,7 +1506,7 @@ static int ihba_setup_irqs(struct ihba *h)
 {
 	struct irq_affinity desc = { .pre_vectors = 1 };
 	struct pci_dev *pdev = h->pdev;
-	unsigned int flags = PCI_IRQ_LEGACY, want, i;
+	unsigned int flags = PCI_IRQ_INTX, want, i;
 	int nvec, ret;
 
 	want = min(h->nr_io_queues + 1, h->num_vectors);
@@ -1889,8 +1926,12 @@ static void ihba_shutdown(struct pci_dev *pdev)
 {
 	struct ihba *h = pci_get_drvdata(pdev);
 
-	/* Stop all DMA; the sessions end with the controller. */
-	ihba_wr(h, ISCSI_HBA_REG_CTRL, 0);
+	/*
+	 * Stop all DMA and wait for STATUS 0 (spec: Shutdown), so that a
+	 * kexec'ed kernel finds no adapter writing into its memory; the
+	 * sessions end with the controller.
+	 */
+	ihba_disable(h);
 }
 
 static const struct pci_device_id ihba_pci_ids[] = {
