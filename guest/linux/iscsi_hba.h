@@ -147,13 +147,6 @@ struct ihba_session {
 	bool scanned;
 	unsigned long down_since;	/* jiffies; valid while !live */
 	u16 port;
-	/* as SESSION_INFO reported them last (class attributes) */
-	u16 info_flags;
-	u32 max_recv_dsl;
-	u32 max_burst;
-	u32 first_burst;
-	u8 initial_r2t;
-	u8 immediate_data;
 	struct iscsi_cls_session *cls;	/* scsi_transport_iscsi */
 	struct iscsi_cls_conn *conn;
 	char target[ISCSI_HBA_STRING_FIELD];

@@ -58,13 +58,6 @@ static umode_t ihba_attr_is_visible(int param_type, int param)
 		case ISCSI_PARAM_PERSISTENT_PORT:
 		case ISCSI_PARAM_CONN_ADDRESS:
 		case ISCSI_PARAM_CONN_PORT:
-		case ISCSI_PARAM_HDRDGST_EN:
-		case ISCSI_PARAM_DATADGST_EN:
-		case ISCSI_PARAM_MAX_RECV_DLENGTH:
-		case ISCSI_PARAM_FIRST_BURST:
-		case ISCSI_PARAM_MAX_BURST:
-		case ISCSI_PARAM_INITIAL_R2T_EN:
-		case ISCSI_PARAM_IMM_DATA_EN:
 			return 0444;
 		default:
 			return 0;
@@ -75,9 +68,9 @@ static umode_t ihba_attr_is_visible(int param_type, int param)
 }
 
 /*
- * Negotiated values as the adapter reported them at the last re-read of
- * the session; the adapter reports 0 for what it does not know, and so
- * does the attribute then (no value is made up).  No user name: 6.1's
+ * No negotiated values (digests, burst lengths, R2T, immediate data):
+ * SESSION_INFO reports them as unknown (0) in this version of the
+ * adapter, and an attribute must not make one up.  No user name: 6.1's
  * class shows the password attribute when USERNAME is visible.
  */
 static int ihba_get_session_param(struct iscsi_cls_session *cls,
@@ -97,14 +90,6 @@ static int ihba_get_session_param(struct iscsi_cls_session *cls,
 	case ISCSI_PARAM_IFACE_NAME:
 		/* open-iscsi's offload iface naming: <transport>.<identity> */
 		return sysfs_emit(buf, "%s.%s\n", IHBA_TRANSPORT, h->serial);
-	case ISCSI_PARAM_FIRST_BURST:
-		return sysfs_emit(buf, "%u\n", s->first_burst);
-	case ISCSI_PARAM_MAX_BURST:
-		return sysfs_emit(buf, "%u\n", s->max_burst);
-	case ISCSI_PARAM_INITIAL_R2T_EN:
-		return sysfs_emit(buf, "%u\n", s->initial_r2t);
-	case ISCSI_PARAM_IMM_DATA_EN:
-		return sysfs_emit(buf, "%u\n", s->immediate_data);
 	default:
 		return -ENOSYS;
 	}
@@ -124,14 +109,6 @@ static int ihba_get_conn_param(struct iscsi_cls_conn *conn,
 	case ISCSI_PARAM_PERSISTENT_PORT:
 	case ISCSI_PARAM_CONN_PORT:
 		return sysfs_emit(buf, "%u\n", s->port);
-	case ISCSI_PARAM_HDRDGST_EN:
-		return sysfs_emit(buf, "%u\n", !!(s->info_flags &
-						  ISCSI_HBA_SESSION_HEADER_DIGEST));
-	case ISCSI_PARAM_DATADGST_EN:
-		return sysfs_emit(buf, "%u\n", !!(s->info_flags &
-						  ISCSI_HBA_SESSION_DATA_DIGEST));
-	case ISCSI_PARAM_MAX_RECV_DLENGTH:
-		return sysfs_emit(buf, "%u\n", s->max_recv_dsl);
 	default:
 		return -ENOSYS;
 	}

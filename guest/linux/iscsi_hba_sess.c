@@ -548,12 +548,6 @@ static void ihba_reconcile_one(struct ihba *h,
 	seen[id] = true;
 	if (s->sid != sid)
 		ihba_set_sid(h, s, sid);
-	s->info_flags = ihba_le16(info->flags);
-	s->max_recv_dsl = ihba_le32(info->max_recv_data_segment_len);
-	s->max_burst = ihba_le32(info->max_burst_len);
-	s->first_burst = ihba_le32(info->first_burst_len);
-	s->initial_r2t = info->initial_r2t;
-	s->immediate_data = info->immediate_data;
 	ihba_sess_attach(h, id);
 	ihba_sess_apply(h, id, ihba_le16(info->state));
 }
@@ -926,8 +920,6 @@ int ihba_login(struct ihba *h, struct iscsi_hba_login_params *p,
 		scsi_scan_target(parent, 0, id, SCAN_WILD_CARD, SCSI_SCAN_INITIAL);
 		put_device(parent);
 	}
-	/* The negotiated values for the class attributes. */
-	ihba_kick_resync(h);
 	*target_id = id;
 	return 0;
 }
