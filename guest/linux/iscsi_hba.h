@@ -21,6 +21,7 @@
 
 struct iscsi_cls_session;
 struct iscsi_cls_conn;
+struct iscsi_bus_flash_session;
 
 #include "hw/iscsi-hba/iscsi-hba-abi.h"
 #include "iscsi_hba_ioctl.h"
@@ -235,6 +236,9 @@ struct ihba {
 	char model[65];
 	char firmware[17];
 	char initiator[ISCSI_HBA_STRING_FIELD];
+	/* host-configured targets as flash nodes (num_host_targets) */
+	struct iscsi_bus_flash_session **fnodes;
+	unsigned int nr_fnodes;
 };
 
 /*
@@ -281,6 +285,8 @@ int ihba_session_reset(struct ihba *h, unsigned int id);
 bool ihba_sessions_settled(struct ihba *h);
 void ihba_sess_mark_failed(struct ihba *h, struct ihba_session *s);
 int ihba_logout_id(struct ihba *h, unsigned int id);
+int ihba_logout_identity(struct ihba *h, const char *target,
+			 const char *portal, u16 port);
 void ihba_sess_detach_all(struct ihba *h);
 
 /* iscsi_hba_cls.c */
@@ -294,6 +300,9 @@ void ihba_cls_unblock(struct ihba_session *s);
 void ihba_cls_give_up(struct ihba_session *s);
 struct device *ihba_cls_target_parent(struct ihba *h, unsigned int id);
 int ihba_cls_chkready(struct ihba_session *s);
+void ihba_cls_add_flashnode(struct ihba *h, const char *target,
+			    const char *portal, u16 port);
+void ihba_cls_remove_flashnodes(struct ihba *h);
 
 /* iscsi_hba_mgmt.c */
 int ihba_mgmt_register(struct ihba *h);

@@ -28,6 +28,14 @@ struct ihba_cls_priv {
 	unsigned int id;
 };
 
+/* A host-configured target as a flash node (qla4xxx's DDB entries). */
+struct ihba_fnode_priv {
+	struct ihba *h;
+	u16 port;
+	char target[ISCSI_HBA_STRING_FIELD];
+	char portal[ISCSI_HBA_STRING_FIELD];
+};
+
 static struct scsi_transport_template *ihba_stt;
 
 static struct ihba_session *ihba_cls_entry(struct iscsi_cls_session *cls,
@@ -45,6 +53,15 @@ static umode_t ihba_attr_is_visible(int param_type, int param)
 	case ISCSI_HOST_PARAM:
 		switch (param) {
 		case ISCSI_HOST_PARAM_INITIATOR_NAME:
+			return 0444;
+		default:
+			return 0;
+		}
+	case ISCSI_FLASHNODE_PARAM:
+		switch (param) {
+		case ISCSI_FLASHNODE_NAME:
+		case ISCSI_FLASHNODE_IPADDR:
+		case ISCSI_FLASHNODE_PORT:
 			return 0444;
 		default:
 			return 0;
@@ -127,6 +144,62 @@ static int ihba_get_host_param(struct Scsi_Host *shost,
 	}
 }
 
+static int ihba_get_flashnode_param(struct iscsi_bus_flash_session *fs,
+				    int param, char *buf)
+{
+	struct ihba_fnode_priv *f = fs->dd_data;
+
+	switch (param) {
+	case ISCSI_FLASHNODE_NAME:
+		return sysfs_emit(buf, "%s\n", f->target);
+	case ISCSI_FLASHNODE_IPADDR:
+		return sysfs_emit(buf, "%s\n", f->portal);
+	case ISCSI_FLASHNODE_PORT:
+		return sysfs_emit(buf, "%u\n", f->port);
+	default:
+		return -ENOSYS;
+	}
+}
+
+/*
+ * Log in to a host-configured target from the guest: a LOGIN like the
+ * management device's, without CHAP (the host's secrets stay on the
+ * host).  The adapter logs in to these targets by itself at every
+ * enable; this is for after a logout.
+ */
+static int ihba_login_flashnode(struct iscsi_bus_flash_session *fs,
+				struct iscsi_bus_flash_conn *fc)
+{
+	struct ihba_fnode_priv *f = fs->dd_data;
+	struct iscsi_hba_login_params *p;
+	struct ihba_admin_req req = { };
+	u32 target_id;
+	int ret;
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	strscpy(p->target_name, f->target, sizeof(p->target_name));
+	strscpy(p->portal_host, f->portal, sizeof(p->portal_host));
+	p->portal_port = ihba_cpu16(f->port);
+	ret = ihba_login(f->h, p, &req, &target_id);
+	if (!ret && req.ctx.status == ISDSC_TARGET_ALREADY_LOGGED_IN)
+		ret = -EEXIST;
+	else if (!ret && ISCSI_HBA_STATUS_IS_ERROR(req.ctx.status))
+		ret = -EIO;
+	ihba_admin_req_free(&req);
+	kfree(p);
+	return ret;
+}
+
+static int ihba_logout_flashnode(struct iscsi_bus_flash_session *fs,
+				 struct iscsi_bus_flash_conn *fc)
+{
+	struct ihba_fnode_priv *f = fs->dd_data;
+
+	return ihba_logout_identity(f->h, f->target, f->portal, f->port);
+}
+
 /* The class's replacement timeout ran out: fail the session's I/O. */
 static void ihba_recovery_timedout(struct iscsi_cls_session *cls)
 {
@@ -154,6 +227,9 @@ static struct iscsi_transport ihba_iscsi_transport = {
 	.get_conn_param		= ihba_get_conn_param,
 	.get_host_param		= ihba_get_host_param,
 	.session_recovery_timedout = ihba_recovery_timedout,
+	.get_flashnode_param	= ihba_get_flashnode_param,
+	.login_flashnode	= ihba_login_flashnode,
+	.logout_flashnode	= ihba_logout_flashnode,
 	.logout_flashnode_sid	= ihba_logout_sid_cb,
 };
 
@@ -252,6 +328,49 @@ void ihba_cls_give_up(struct ihba_session *s)
 	flush_work(&s->cls->block_work);
 	mod_delayed_work(s->cls->workq, &s->cls->recovery_work, 0);
 	flush_delayed_work(&s->cls->recovery_work);
+}
+
+/*
+ * A flash node for a host-configured target, the first time the driver
+ * sees one of its sessions.  Flash node indexes are 0.. in that order.
+ */
+void ihba_cls_add_flashnode(struct ihba *h, const char *target,
+			    const char *portal, u16 port)
+{
+	struct iscsi_bus_flash_session *fs;
+	struct ihba_fnode_priv *f;
+	unsigned int i;
+
+	if (!READ_ONCE(h->scan_ready))
+		return;
+	for (i = 0; i < h->nr_fnodes; i++) {
+		f = h->fnodes[i]->dd_data;
+		if (f->port == port && !strcmp(f->target, target) &&
+		    !strcmp(f->portal, portal))
+			return;
+	}
+	if (h->nr_fnodes >= h->num_host_targets)
+		return;
+	fs = iscsi_create_flashnode_sess(h->shost, h->nr_fnodes,
+					 &ihba_iscsi_transport, sizeof(*f));
+	if (!fs)
+		return;
+	f = fs->dd_data;
+	f->h = h;
+	f->port = port;
+	strscpy(f->target, target, sizeof(f->target));
+	strscpy(f->portal, portal, sizeof(f->portal));
+	if (!iscsi_create_flashnode_conn(h->shost, fs, &ihba_iscsi_transport, 0)) {
+		iscsi_destroy_flashnode_sess(fs);
+		return;
+	}
+	h->fnodes[h->nr_fnodes++] = fs;
+}
+
+void ihba_cls_remove_flashnodes(struct ihba *h)
+{
+	iscsi_destroy_all_flashnode(h->shost);
+	h->nr_fnodes = 0;
 }
 
 struct device *ihba_cls_target_parent(struct ihba *h, unsigned int id)

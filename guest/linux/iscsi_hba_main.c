@@ -1706,6 +1706,11 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	ret = ihba_start(h, true);
 	if (ret)
 		goto stop;
+	h->fnodes = kcalloc(h->num_host_targets, sizeof(*h->fnodes), GFP_KERNEL);
+	if (h->num_host_targets && !h->fnodes) {
+		ret = -ENOMEM;
+		goto stop;
+	}
 
 	shost->max_id = h->max_sessions;
 	shost->max_channel = 0;
@@ -1762,6 +1767,7 @@ free_mem:
 		destroy_workqueue(h->scan_wq);
 	if (h->wq)
 		destroy_workqueue(h->wq);
+	kfree(h->fnodes);
 	kfree(h->ioq);
 	bitmap_free(h->scan_map);
 	bitmap_free(h->check_map);
@@ -1892,6 +1898,7 @@ static void ihba_remove(struct pci_dev *pdev)
 	wake_up_all(&h->sess_wait);
 	flush_workqueue(h->scan_wq);
 	ihba_release_blocked(h);
+	ihba_cls_remove_flashnodes(h);
 	ihba_sess_detach_all(h);
 	scsi_remove_host(shost);
 
@@ -1911,6 +1918,7 @@ static void ihba_remove(struct pci_dev *pdev)
 	destroy_workqueue(h->reset_wq);
 	destroy_workqueue(h->scan_wq);
 	destroy_workqueue(h->wq);
+	kfree(h->fnodes);
 	kfree(h->ioq);
 	bitmap_free(h->scan_map);
 	bitmap_free(h->check_map);

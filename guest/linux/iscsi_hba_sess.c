@@ -544,6 +544,8 @@ static void ihba_reconcile_one(struct ihba *h,
 		dev_info(&h->pdev->dev, "session %#x to %s at %s:%u is target %u\n",
 			 sid, s->target, s->portal, s->port, id);
 	}
+	if (ihba_le16(info->flags) & ISCSI_HBA_SESSION_HOST_CONFIGURED)
+		ihba_cls_add_flashnode(h, info->target_name, info->portal_host, port);
 	s = &h->sess[id];
 	seen[id] = true;
 	if (s->sid != sid)
@@ -988,4 +990,16 @@ void ihba_sess_detach_all(struct ihba *h)
 		ihba_cls_destroy(s);
 		mutex_unlock(&h->sess_mutex);
 	}
+}
+
+/* Logout by identity (a flash node); -ENOENT if not logged in. */
+int ihba_logout_identity(struct ihba *h, const char *target,
+			 const char *portal, u16 port)
+{
+	int id;
+
+	mutex_lock(&h->sess_mutex);
+	id = ihba_identity_id(h, target, portal, port);
+	mutex_unlock(&h->sess_mutex);
+	return id < 0 ? -ENOENT : ihba_logout_id(h, id);
 }

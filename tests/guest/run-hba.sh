@@ -24,7 +24,8 @@
 #                   and LUN reset fail ends in a session reset, not a
 #                   controller reset: the other session is untouched
 #   hba-iscsiadm    scsi_transport_iscsi sysfs, open-iscsi's iscsiadm -m
-#                   session [-P 3], udev by-path names (udevadm test)
+#                   session [-P 3], udev by-path names (udevadm test),
+#                   flash node logout/login (netlink, as iscsiadm would)
 #   hba-recovery    the same ladder ending in a controller reset, with
 #                   ext4 mounted and fio verifying: same disk although
 #                   the session moved slots; a second adapter untouched
@@ -214,13 +215,17 @@ test_hba_unload() {
     )
 }
 
-# hba-sgvec (tests/guest/tools), built static for the guest.
-build_sgvec() {
-    SGVEC=$CACHE/guest/hba-sgvec
-    if [ ! -x "$SGVEC" ] || [ "$TOP/tests/guest/tools/hba-sgvec.c" -nt "$SGVEC" ]; then
-        gcc -static -O2 -Wall -Wextra -Werror -o "$SGVEC" "$TOP/tests/guest/tools/hba-sgvec.c"
+# build_tool <name>: tests/guest/tools/<name>.c, static for the guest,
+# into $CACHE/guest/<name>; prints the path.
+build_tool() {
+    local bin=$CACHE/guest/$1 src=$TOP/tests/guest/tools/$1.c
+    if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+        gcc -static -O2 -Wall -Wextra -Werror -o "$bin" "$src"
     fi
+    echo "$bin"
 }
+
+build_sgvec() { SGVEC=$(build_tool hba-sgvec); }
 
 test_hba_sgchain() {
     build_sgvec
@@ -311,13 +316,15 @@ test_hba_eh_ladder() {
 
 # The host-configured target and a guest login to a second one (tid 2).
 test_hba_iscsiadm() {
+    local fnode
+    fnode=$(build_tool hba-fnode)
     (
         . "$TOP/tests/guest/tgtd.sh"
         tgtd_start "$SIZE_MB" 1
         local rc=0 iqn2=$TGTD_IQN-2
         add_target 2 "$iqn2" 32
         # shellcheck disable=SC2046
-        run_guest hba-iscsiadm -a "guest.iqn2=$iqn2" -- -device "$(hba_dev)" $(host_target) || rc=$?
+        run_guest hba-iscsiadm -k "$fnode" -a "guest.iqn2=$iqn2" -- -device "$(hba_dev)" $(host_target) || rc=$?
         del_targets 2
         exit "$rc"
     )

@@ -13,6 +13,12 @@
 #     60-persistent-storage.rules as udev would: each disk gets its
 #     /dev/disk/by-path/...-ip-<portal>-iscsi-<iqn>-lun-1 name, and the
 #     name reads the disk's data;
+#   - the host-configured target is flash node 0 of the host
+#     (/sys/bus/iscsi_flashnode: target name, portal); logging out of it
+#     and in again through the kernel's iSCSI netlink interface (the
+#     request iscsiadm -C flashnode -o logout/login sends; hba-fnode
+#     stands in for iscsiadm, see below) removes and brings back disk A;
+#     a second logout is ENOENT, a second login EEXIST;
 #   - what needs open-iscsi's transport template list (flash nodes,
 #     "-m host -C flashnode") fails with open-iscsi's own message: a
 #     canary for the note that says so.
@@ -101,6 +107,41 @@ if [ -n "$la" ] && [ -n "$lb" ] && [ "$(readlink -f "/dev/disk/by-path/$lb")" = 
     pass hba-iscsiadm-by-path "$la -> $(readlink -f "/dev/disk/by-path/$la"); $lb -> $b, reads B's data"
 else
     fail hba-iscsiadm-by-path "by-path: $(ls /dev/disk/by-path/ 2>&1); udevadm: $(grep -i -E 'path|error' /tmp/udev.out | tail -n 4)"
+fi
+
+# flash nodes: the host-configured target
+fs=/sys/bus/iscsi_flashnode/devices/flashnode_sess-$host:0
+fc=/sys/bus/iscsi_flashnode/devices/flashnode_conn-$host:0:0
+if [ "$(cat "$fs"/targetname 2>&1)" = "$IQN" ] && [ "$(cat "$fc"/ipaddress 2>&1)" = "$HOSTADDR" ] &&
+   [ "$(cat "$fc"/port 2>&1)" = "$PORT" ] && [ ! -e /sys/bus/iscsi_flashnode/devices/flashnode_sess-$host:1 ]; then
+    pass hba-iscsiadm-fnode-list "flash node $host:0 = $IQN at $P, the only one"
+else
+    fail hba-iscsiadm-fnode-list "$(ls /sys/bus/iscsi_flashnode/devices/ 2>&1) $(grep -s . "$fs"/* "$fc"/* | tr '\n' ' ')"
+fi
+# shellcheck disable=SC2317 # called through wait_for
+a_gone() { ! ctl list | grep -q " $IQN " && [ -z "$(hba_disk_of "$host:0:0:1")" ]; }
+out=$(timeout 60 hba-fnode logout "$host" 0 2>&1)
+rc=$?
+out2=$(timeout 60 hba-fnode logout "$host" 0 2>&1)
+rc2=$?
+if [ $rc = 0 ] && wait_for 20 a_gone && [ $rc2 = 1 ] && echo "$out2" | grep -q 'iferror -2 '; then
+    pass hba-iscsiadm-fnode-logout "$out; disk A gone; again: $out2"
+else
+    fail hba-iscsiadm-fnode-logout "rc=$rc $out; again rc=$rc2 $out2; list: $(ctl list)"
+fi
+out=$(timeout 60 hba-fnode login "$host" 0 2>&1)
+rc=$?
+# shellcheck disable=SC2317 # called through wait_for
+a_back() { hba_disk_of "$(hba_hct_of "$(ctl list | grep " $IQN ")"):1"; }
+wait_for 20 a_back
+a2=$(a_back)
+out2=$(timeout 60 hba-fnode login "$host" 0 2>&1)
+rc2=$?
+if [ $rc = 0 ] && [ -n "$a2" ] && timeout 30 iscsiadm -m session 2>&1 | grep -q " $IQN (flash)$" &&
+   [ $rc2 = 1 ] && echo "$out2" | grep -q 'iferror -17 '; then
+    pass hba-iscsiadm-fnode-login "$out; disk A back as $a2, iscsiadm lists it; again: $out2"
+else
+    fail hba-iscsiadm-fnode-login "rc=$rc $out; again rc=$rc2 $out2; list: $(ctl list); disks: $(scsi_disks IET)"
 fi
 
 # open-iscsi 2.1.8 drops every transport missing from its compiled-in
