@@ -170,6 +170,7 @@ struct ihba {
 	u32 max_sessions;
 	u16 max_cdb_len;
 	u16 num_host_targets;
+	u32 command_timeout_s;	/* IDENTIFY command_timeout_ms, rounded up */
 
 	int nr_vecs;
 	bool msix;

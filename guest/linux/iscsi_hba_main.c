@@ -54,14 +54,27 @@ module_param_named(login_timeout, ihba_login_timeout, uint, 0644);
 MODULE_PARM_DESC(login_timeout,
 		 "Seconds to wait for LOGIN/DISCOVERY; keep above 3 * the adapter's login-timeout (default 120)");
 
-static unsigned int io_timeout = 45;
+static unsigned int io_timeout;
 module_param(io_timeout, uint, 0644);
 MODULE_PARM_DESC(io_timeout,
-		 "SCSI command timeout in seconds; keep above the adapter's command-timeout (default 45)");
+		 "SCSI command timeout in seconds (default 0: the adapter's command timeout from IDENTIFY + 15)");
 
-static unsigned int tmf_timeout = 45;
+static unsigned int tmf_timeout;
 module_param(tmf_timeout, uint, 0644);
-MODULE_PARM_DESC(tmf_timeout, "Seconds to wait for a task management function (default 45)");
+MODULE_PARM_DESC(tmf_timeout,
+		 "Seconds to wait for a task management function (default 0: as io_timeout's default)");
+
+/*
+ * The adapter ends a command (and a TMF) itself after its command
+ * timeout (IDENTIFY command_timeout_ms); the driver waits longer, so that
+ * the adapter's answer, not a driver timeout, normally ends it.
+ */
+#define IHBA_TIMEOUT_MARGIN	15
+
+static unsigned int ihba_timeout_secs(struct ihba *h, unsigned int param)
+{
+	return param ?: h->command_timeout_s + IHBA_TIMEOUT_MARGIN;
+}
 
 unsigned int ihba_login_wait = 10;
 module_param_named(login_wait, ihba_login_wait, uint, 0644);
@@ -815,6 +828,27 @@ static irqreturn_t ihba_intx_irq(int irq, void *data)
  * Error handling
  */
 
+/*
+ * Wait for the TMF's completion, also looking at its CQ now and then: if
+ * the queue's managed interrupt is shut down (its CPUs went offline),
+ * the completion raises no interrupt.
+ */
+static bool ihba_tmf_wait(struct ihba *h, struct ihba_queue *q,
+			  unsigned int secs)
+{
+	unsigned long deadline = jiffies + secs * HZ;
+
+	for (;;) {
+		if (wait_for_completion_timeout(&h->tmf_done, HZ / 10))
+			return true;
+		ihba_process_io_cq(q);
+		if (try_wait_for_completion(&h->tmf_done))
+			return true;
+		if (time_after(jiffies, deadline))
+			return false;
+	}
+}
+
 static int ihba_tmf(struct ihba *h, struct scsi_cmnd *sc, u8 function,
 		    u16 ref_sqid, u16 ref_cid, u64 *response)
 {
@@ -855,7 +889,7 @@ static int ihba_tmf(struct ihba *h, struct scsi_cmnd *sc, u8 function,
 	writel(q->sq_tail, q->sq_db);
 	spin_unlock_irqrestore(&q->sq_lock, flags);
 
-	if (!wait_for_completion_timeout(&h->tmf_done, tmf_timeout * HZ)) {
+	if (!ihba_tmf_wait(h, q, ihba_timeout_secs(h, tmf_timeout))) {
 		scmd_printk(KERN_ERR, sc, "task management function %u timed out\n",
 			    function);
 		ihba_check_fatal(h);
@@ -1153,6 +1187,8 @@ static int ihba_identify(struct ihba *h)
 	h->max_cdb_len = min_t(u16, ihba_le16(id->max_cdb_len),
 			       sizeof(((struct iscsi_hba_sqe *)NULL)->u.scsi.cdb));
 	h->num_host_targets = ihba_le16(id->num_host_targets);
+	/* 0 would be no limit at all: take the spec's default, 30 s */
+	h->command_timeout_s = DIV_ROUND_UP(ihba_le32(id->command_timeout_ms), 1000) ?: 30;
 	memcpy(h->serial, id->serial, sizeof(id->serial));
 	memcpy(h->model, id->model, sizeof(id->model));
 	memcpy(h->firmware, id->firmware, sizeof(id->firmware));
@@ -1386,7 +1422,10 @@ static int ihba_slave_configure(struct scsi_device *sdev,
 static int ihba_slave_configure(struct scsi_device *sdev)
 #endif
 {
-	blk_queue_rq_timeout(sdev->request_queue, io_timeout * HZ);
+	struct ihba *h = shost_priv(sdev->host);
+
+	blk_queue_rq_timeout(sdev->request_queue,
+			     ihba_timeout_secs(h, io_timeout) * HZ);
 	return 0;
 }
 
