@@ -146,7 +146,6 @@ struct ihba_session {
 	bool failed;		/* given up (replacement timeout): fail I/O */
 	bool host_configured;
 	bool scanned;
-	unsigned long down_since;	/* jiffies; valid while !live */
 	u16 port;
 	struct iscsi_cls_session *cls;	/* scsi_transport_iscsi */
 	struct iscsi_cls_conn *conn;

@@ -617,10 +617,8 @@ static void ihba_session_suspect(struct ihba *h, unsigned int id, bool hold)
 		return;
 	spin_lock_irqsave(&h->sess_lock, flags);
 	if (h->sess[id].sid) {
-		if (hold && h->sess[id].live) {
+		if (hold)
 			h->sess[id].live = false;
-			h->sess[id].down_since = jiffies;
-		}
 		set_bit(id, h->check_map);
 	}
 	spin_unlock_irqrestore(&h->sess_lock, flags);
@@ -1344,11 +1342,8 @@ static int ihba_quiesce(struct ihba *h, bool fail_cmds)
 		scsi_host_busy_iter(h->shost, ihba_reset_cmd_iter, h);
 
 	spin_lock_irqsave(&h->sess_lock, flags);
-	for (i = 0; i < h->max_sessions; i++) {
-		if (h->sess[i].live)
-			h->sess[i].down_since = jiffies;
+	for (i = 0; i < h->max_sessions; i++)
 		h->sess[i].live = false;
-	}
 	spin_unlock_irqrestore(&h->sess_lock, flags);
 	return 0;
 }

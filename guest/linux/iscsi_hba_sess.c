@@ -44,8 +44,6 @@ static void ihba_sess_set(struct ihba *h, struct ihba_session *s, bool live,
 	unsigned long flags;
 
 	spin_lock_irqsave(&h->sess_lock, flags);
-	if (s->live && !live)
-		s->down_since = jiffies;
 	s->live = live;
 	s->failed = failed;
 	spin_unlock_irqrestore(&h->sess_lock, flags);
@@ -388,7 +386,6 @@ static int ihba_alloc_id(struct ihba *h, const char *target,
 		s->failed = false;
 		s->blocked = false;
 		s->scanned = false;
-		s->down_since = jiffies;
 		strscpy(s->target, target, sizeof(s->target));
 		strscpy(s->portal, portal, sizeof(s->portal));
 		s->port = port;
