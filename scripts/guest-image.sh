@@ -296,12 +296,14 @@ build_fio() {
     echo "$dir/fio"
 }
 
-# sg3-utils and e2fsprogs are dynamic: unpack them together with the
-# packages they directly depend on (libc6, libsgutils2, libext2fs2, ...).
+# sg3-utils, e2fsprogs, open-iscsi (iscsiadm) and udev (udevadm, the
+# persistent-storage rules) are dynamic: unpack them together with the
+# packages they directly depend on (libc6, libsgutils2, libext2fs2, ...;
+# libpcre2-8-0 is libselinux1's, which udevadm needs).
 # guest-initramfs.sh then copies each binary with its DT_NEEDED closure
 # resolved inside this tree, never from the host, so the guest's userland
 # is exactly bookworm's whatever the host has installed.
-TOOLS_PKGS=(sg3-utils e2fsprogs)
+TOOLS_PKGS=(sg3-utils e2fsprogs open-iscsi udev libpcre2-8-0)
 
 fetch_tools() {
     local pkgs p d key dir deb

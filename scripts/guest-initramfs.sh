@@ -13,7 +13,8 @@
 #
 # Contents: busybox (all applets), the base modules with their modules.dep
 # closure (loaded by /init at boot: see BOOT_MODULES), static fio,
-# sg3-utils and e2fsprogs tools with their libraries from bookworm,
+# sg3-utils and e2fsprogs tools, open-iscsi's iscsiadm, udevadm and the
+# persistent-storage rules, with their libraries from bookworm,
 # guest/linux's iscsi-hba-ctl when it has been built, /init and /tests/
 # (tests/guest/initramfs/ and tests/guest/scripts/).
 #
@@ -217,6 +218,14 @@ install_tools() {
         ln -sfn "${t#*:}" "$stage/sbin/${t%%:*}"
     done
     install -D -m 644 "$TOOLS_ROOT/etc/mke2fs.conf" "$stage/etc/mke2fs.conf"
+    # open-iscsi's iscsiadm (sessions, flash nodes of offload HBAs) and
+    # udevadm with the rules that name disks in /dev/disk/by-path: the
+    # guest runs no udev daemon, tests run "udevadm test" as udev would
+    install_elf "$stage" "$TOOLS_ROOT/sbin/iscsiadm" "sbin/iscsiadm"
+    install -D -m 644 "$TOOLS_ROOT/etc/iscsi/iscsid.conf" "$stage/etc/iscsi/iscsid.conf"
+    install_elf "$stage" "$TOOLS_ROOT/bin/udevadm" "bin/udevadm"
+    install -D -m 644 "$TOOLS_ROOT/lib/udev/rules.d/60-persistent-storage.rules" \
+        "$stage/lib/udev/rules.d/60-persistent-storage.rules"
     for f in ${EXTRA_FILES[@]+"${EXTRA_FILES[@]}"} ${CTL_TOOL:+"$CTL_TOOL"}; do
         case $f in *.ko) continue ;; esac
         rm -f "$stage/usr/bin/$(basename "$f")"

@@ -19,10 +19,20 @@
 #include <linux/workqueue.h>
 #include <scsi/scsi_host.h>
 
+struct iscsi_cls_session;
+struct iscsi_cls_conn;
+struct iscsi_bus_flash_session;
+
 #include "hw/iscsi-hba/iscsi-hba-abi.h"
 #include "iscsi_hba_ioctl.h"
 
 #define IHBA_NAME		"iscsi_hba"
+/*
+ * The iSCSI transport's name, and the SCSI host's proc_name: open-iscsi
+ * takes the transport name from proc_name and drops an "iscsi_" prefix
+ * (iscsi_tcp -> tcp), so the two must match without that prefix.
+ */
+#define IHBA_TRANSPORT		"iscsi-hba"
 
 #define IHBA_ADMIN_SQ_SIZE	32
 #define IHBA_ADMIN_CQ_SIZE	32
@@ -121,18 +131,27 @@ struct ihba_event {
 	u64 result;
 };
 
-/* A session as the driver sees it: SCSI target id = slot. */
+/*
+ * A session as the driver sees it, indexed by SCSI target id.  The entry
+ * stands for the session's identity (target name, portal, port), not for
+ * an adapter slot: it survives a controller reset, a re-login that lands
+ * in another slot and an outage of any length, so the disks on it stay
+ * the same devices.  It ends only with a logout the user asked for.
+ */
 struct ihba_session {
-	u32 sid;		/* 0: no session in this slot */
+	bool used;		/* this target id stands for a session */
+	u32 sid;		/* adapter session id; 0: none right now */
 	bool live;		/* commands may be sent */
 	bool blocked;		/* scsi_target_block() done */
-	bool failed;		/* EVENT_SESSION_FAILED */
+	bool failed;		/* given up (replacement timeout): fail I/O */
 	bool host_configured;
 	bool scanned;
 	u16 port;
+	struct iscsi_cls_session *cls;	/* scsi_transport_iscsi */
+	struct iscsi_cls_conn *conn;
 	char target[ISCSI_HBA_STRING_FIELD];
 	char portal[ISCSI_HBA_STRING_FIELD];
-	struct iscsi_hba_login_params *params;	/* guest login: relogin */
+	struct iscsi_hba_login_params *params;	/* for logging in again */
 };
 
 struct ihba {
@@ -150,6 +169,7 @@ struct ihba {
 	u32 max_sessions;
 	u16 max_cdb_len;
 	u16 num_host_targets;
+	u32 command_timeout_s;	/* IDENTIFY command_timeout_ms, rounded up */
 
 	int nr_vecs;
 	bool msix;
@@ -179,12 +199,16 @@ struct ihba {
 	unsigned long *scan_map;	/* targets to scan, by slot */
 	bool scan_ready;		/* the Scsi_Host is added */
 	unsigned int resync_tries;
-	struct workqueue_struct *wq;	/* ordered: events, resync, reset */
+	struct workqueue_struct *wq;	/* ordered: events, resync, relogin */
+	struct workqueue_struct *reset_wq;	/* fatal resets: never behind events */
 	struct workqueue_struct *scan_wq;
 	struct work_struct event_work;
 	struct work_struct reset_work;
 	struct work_struct scan_work;
 	struct delayed_work resync_dwork;
+	struct delayed_work relogin_dwork;
+	wait_queue_head_t sess_wait;	/* a session came back or was given up */
+	bool fatal_seen;		/* admin commands fail fast */
 
 	/* sessions */
 	struct mutex sess_mutex;
@@ -211,6 +235,10 @@ struct ihba {
 	char serial[33];
 	char model[65];
 	char firmware[17];
+	char initiator[ISCSI_HBA_STRING_FIELD];
+	/* host-configured targets as flash nodes (num_host_targets) */
+	struct iscsi_bus_flash_session **fnodes;
+	unsigned int nr_fnodes;
 };
 
 /*
@@ -236,10 +264,6 @@ static inline const char *ihba_isdsc(u32 status)
 	return name ? name : "ISDSC_UNKNOWN";
 }
 
-static inline u16 ihba_sid_slot(u32 sid)
-{
-	return (sid & 0xffff) - 1;
-}
 
 /* iscsi_hba_main.c */
 int ihba_admin_exec(struct ihba *h, struct ihba_admin_req *req);
@@ -256,6 +280,29 @@ void ihba_resync_dwork(struct work_struct *work);
 void ihba_resync(struct ihba *h, bool after_reset, bool wait);
 u32 ihba_sid_target(struct ihba *h, u32 sid);
 void ihba_kick_resync(struct ihba *h);
+void ihba_relogin_dwork(struct work_struct *work);
+int ihba_session_reset(struct ihba *h, unsigned int id);
+bool ihba_sessions_settled(struct ihba *h);
+void ihba_sess_mark_failed(struct ihba *h, struct ihba_session *s);
+int ihba_logout_id(struct ihba *h, unsigned int id);
+int ihba_logout_identity(struct ihba *h, const char *target,
+			 const char *portal, u16 port);
+void ihba_sess_detach_all(struct ihba *h);
+
+/* iscsi_hba_cls.c */
+int ihba_cls_init(void);
+void ihba_cls_exit(void);
+void ihba_cls_set_transport(struct Scsi_Host *shost);
+int ihba_cls_create(struct ihba *h, unsigned int id);
+void ihba_cls_destroy(struct ihba_session *s);
+void ihba_cls_block(struct ihba_session *s);
+void ihba_cls_unblock(struct ihba_session *s);
+void ihba_cls_give_up(struct ihba_session *s);
+struct device *ihba_cls_target_parent(struct ihba *h, unsigned int id);
+int ihba_cls_chkready(struct ihba_session *s);
+void ihba_cls_add_flashnode(struct ihba *h, const char *target,
+			    const char *portal, u16 port);
+void ihba_cls_remove_flashnodes(struct ihba *h);
 
 /* iscsi_hba_mgmt.c */
 int ihba_mgmt_register(struct ihba *h);
@@ -264,5 +311,7 @@ void ihba_mgmt_unregister(struct ihba *h);
 extern unsigned int ihba_admin_timeout;
 extern unsigned int ihba_login_timeout;
 extern unsigned int ihba_login_wait;
+extern unsigned int ihba_replacement_timeout;
+extern unsigned int ihba_relogin_interval;
 
 #endif /* _ISCSI_HBA_H */

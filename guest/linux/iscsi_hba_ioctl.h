@@ -31,7 +31,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define ISCSI_HBA_IOC_MAGIC		0xb7
+#define ISCSI_HBA_IOC_MAGIC		0xbd	/* free in ioctl-number.rst */
 
 #define ISCSI_HBA_IOC_PARAMS_SIZE	1536	/* struct iscsi_hba_login_params */
 #define ISCSI_HBA_IOC_INFO_SIZE		1024	/* struct iscsi_hba_session_info */

@@ -23,6 +23,7 @@
  */
 
 #include <linux/blk-mq-pci.h>
+#include <linux/version.h>
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/idr.h>
@@ -53,14 +54,27 @@ module_param_named(login_timeout, ihba_login_timeout, uint, 0644);
 MODULE_PARM_DESC(login_timeout,
 		 "Seconds to wait for LOGIN/DISCOVERY; keep above 3 * the adapter's login-timeout (default 120)");
 
-static unsigned int io_timeout = 45;
+static unsigned int io_timeout;
 module_param(io_timeout, uint, 0644);
 MODULE_PARM_DESC(io_timeout,
-		 "SCSI command timeout in seconds; keep above the adapter's command-timeout (default 45)");
+		 "SCSI command timeout in seconds (default 0: the adapter's command timeout from IDENTIFY + 15)");
 
-static unsigned int tmf_timeout = 45;
+static unsigned int tmf_timeout;
 module_param(tmf_timeout, uint, 0644);
-MODULE_PARM_DESC(tmf_timeout, "Seconds to wait for a task management function (default 45)");
+MODULE_PARM_DESC(tmf_timeout,
+		 "Seconds to wait for a task management function (default 0: as io_timeout's default)");
+
+/*
+ * The adapter ends a command (and a TMF) itself after its command
+ * timeout (IDENTIFY command_timeout_ms); the driver waits longer, so that
+ * the adapter's answer, not a driver timeout, normally ends it.
+ */
+#define IHBA_TIMEOUT_MARGIN	15
+
+static unsigned int ihba_timeout_secs(struct ihba *h, unsigned int param)
+{
+	return param ?: h->command_timeout_s + IHBA_TIMEOUT_MARGIN;
+}
 
 unsigned int ihba_login_wait = 10;
 module_param_named(login_wait, ihba_login_wait, uint, 0644);
@@ -68,6 +82,11 @@ MODULE_PARM_DESC(login_wait,
 		 "Seconds to wait for host-configured sessions after enable (default 10)");
 
 static DEFINE_IDA(ihba_ida);
+
+/* 6.8 renamed the INTx flag; the old name went away later. */
+#ifndef PCI_IRQ_INTX
+#define PCI_IRQ_INTX	PCI_IRQ_LEGACY
+#endif
 
 static inline u32 ihba_rd(struct ihba *h, u32 off)
 {
@@ -92,10 +111,17 @@ static bool ihba_fatal(struct ihba *h)
 	return true;
 }
 
+/*
+ * A fatal adapter is reset from a workqueue of its own: the event work,
+ * which usually notices it, must not stand in front of the reset; admin
+ * commands fail at once from now until the reset (ihba_admin_exec()).
+ */
 static void ihba_check_fatal(struct ihba *h)
 {
-	if (ihba_fatal(h) && !READ_ONCE(h->removing))
-		queue_work(h->wq, &h->reset_work);
+	if (ihba_fatal(h) && !READ_ONCE(h->removing)) {
+		WRITE_ONCE(h->fatal_seen, true);
+		queue_work(h->reset_wq, &h->reset_work);
+	}
 }
 
 /*
@@ -220,7 +246,7 @@ int ihba_admin_exec(struct ihba *h, struct ihba_admin_req *req)
 
 	spin_lock_irqsave(&h->admin_lock, flags);
 	for (;;) {
-		if (!h->admin_live) {
+		if (!h->admin_live || READ_ONCE(h->fatal_seen)) {
 			spin_unlock_irqrestore(&h->admin_lock, flags);
 			ret = -EIO;
 			goto unmap;
@@ -514,12 +540,25 @@ static int ihba_queuecommand(struct Scsi_Host *shost, struct scsi_cmnd *sc)
 	int ret;
 
 	sid = READ_ONCE(s->sid);
-	if (!sid || READ_ONCE(s->failed)) {
+	/* Blocked, given up (replacement timeout: failfast) or logged in. */
+	ret = ihba_cls_chkready(s);
+	if (ret) {
+		sc->result = ret;
+		scsi_done(sc);
+		return 0;
+	}
+	if (!READ_ONCE(s->used)) {
 		sc->result = DID_NO_CONNECT << 16;
 		scsi_done(sc);
 		return 0;
 	}
-	if (!READ_ONCE(s->live)) {
+	if (READ_ONCE(s->failed)) {
+		/* Replacement timeout passed: fail fast, as iscsi_session_chkready(). */
+		sc->result = DID_TRANSPORT_FAILFAST << 16;
+		scsi_done(sc);
+		return 0;
+	}
+	if (!sid || !READ_ONCE(s->live)) {
 		/* Held for a reconnection, unless the adapter goes away. */
 		if (READ_ONCE(h->removing)) {
 			sc->result = DID_NO_CONNECT << 16;
@@ -649,6 +688,10 @@ static void ihba_scsi_result(struct ihba *h, struct ihba_queue *q,
 			host = DID_TRANSPORT_DISRUPTED;
 			ihba_session_suspect(h, id, false);
 		}
+		break;
+	case ISDSC_INVALID_PARAMETER:
+		/* The adapter refuses the request itself (e.g. no such LUN): no retry. */
+		host = DID_BAD_TARGET;
 		break;
 	default:
 		host = DID_ERROR;
@@ -783,6 +826,27 @@ static irqreturn_t ihba_intx_irq(int irq, void *data)
  * Error handling
  */
 
+/*
+ * Wait for the TMF's completion, also looking at its CQ now and then: if
+ * the queue's managed interrupt is shut down (its CPUs went offline),
+ * the completion raises no interrupt.
+ */
+static bool ihba_tmf_wait(struct ihba *h, struct ihba_queue *q,
+			  unsigned int secs)
+{
+	unsigned long deadline = jiffies + secs * HZ;
+
+	for (;;) {
+		if (wait_for_completion_timeout(&h->tmf_done, HZ / 10))
+			return true;
+		ihba_process_io_cq(q);
+		if (try_wait_for_completion(&h->tmf_done))
+			return true;
+		if (time_after(jiffies, deadline))
+			return false;
+	}
+}
+
 static int ihba_tmf(struct ihba *h, struct scsi_cmnd *sc, u8 function,
 		    u16 ref_sqid, u16 ref_cid, u64 *response)
 {
@@ -823,7 +887,7 @@ static int ihba_tmf(struct ihba *h, struct scsi_cmnd *sc, u8 function,
 	writel(q->sq_tail, q->sq_db);
 	spin_unlock_irqrestore(&q->sq_lock, flags);
 
-	if (!wait_for_completion_timeout(&h->tmf_done, tmf_timeout * HZ)) {
+	if (!ihba_tmf_wait(h, q, ihba_timeout_secs(h, tmf_timeout))) {
 		scmd_printk(KERN_ERR, sc, "task management function %u timed out\n",
 			    function);
 		ihba_check_fatal(h);
@@ -835,7 +899,8 @@ static int ihba_tmf(struct ihba *h, struct scsi_cmnd *sc, u8 function,
 		scmd_printk(KERN_WARNING, sc,
 			    "task management function %u failed: %s (%#x), detail %u\n",
 			    function, ihba_isdsc(status), status, h->tmf_detail);
-		ret = -EIO;
+		/* The session is reconnecting: a session matter, not the adapter's. */
+		ret = status == ISDSC_NO_CONNECTION_AVAILABLE ? -ENOTCONN : -EIO;
 		goto out;
 	}
 	*response = h->tmf_result;
@@ -872,11 +937,14 @@ static bool ihba_mark_reset_iter(struct scsi_cmnd *sc, void *data)
 	return true;
 }
 
-/* Wait (bounded) until the adapter has returned every matching command. */
+/*
+ * Wait (bounded) until the adapter has returned every matching command:
+ * a tag it still holds must not be reused.
+ */
 static bool ihba_wait_idle(struct ihba *h, struct scsi_device *sdev,
-			   unsigned int id)
+			   unsigned int id, unsigned int secs)
 {
-	unsigned long deadline = jiffies + 5 * HZ;
+	unsigned long deadline = jiffies + secs * HZ;
 	struct ihba_busy_match m = { .sdev = sdev, .id = id };
 	unsigned int i;
 
@@ -958,7 +1026,7 @@ static int ihba_eh_reset(struct scsi_cmnd *sc, u8 function, const char *what)
 		scmd_printk(KERN_WARNING, sc, "%s: response %llu\n", what, resp);
 		return FAILED;
 	}
-	return ihba_wait_idle(h, m.sdev, m.id) ? SUCCESS : FAILED;
+	return ihba_wait_idle(h, m.sdev, m.id, 5) ? SUCCESS : FAILED;
 }
 
 static int ihba_eh_device_reset(struct scsi_cmnd *sc)
@@ -966,21 +1034,82 @@ static int ihba_eh_device_reset(struct scsi_cmnd *sc)
 	return ihba_eh_reset(sc, ISCSI_HBA_TMF_LUN_RESET, "LUN reset");
 }
 
+/*
+ * Target reset: TARGET WARM RESET, and where the target refuses it (tgtd
+ * always does) or the session is reconnecting, a session reset (LOGOUT
+ * and LOGIN of this session only).  A controller reset, which drops every
+ * session on the adapter, is left for when this fails too.
+ */
 static int ihba_eh_target_reset(struct scsi_cmnd *sc)
 {
-	return ihba_eh_reset(sc, ISCSI_HBA_TMF_TARGET_WARM_RESET, "target warm reset");
+	struct ihba *h = shost_priv(sc->device->host);
+	unsigned int id = sc->device->id;
+	struct ihba_busy_match m = { .id = id };
+
+	if (ihba_eh_reset(sc, ISCSI_HBA_TMF_TARGET_WARM_RESET,
+			  "target warm reset") == SUCCESS)
+		return SUCCESS;
+	if (ihba_fatal(h))
+		return FAILED;
+	/* The LOGOUT ends its commands as ABORTED: tell them from lost ones. */
+	scsi_host_busy_iter(h->shost, ihba_mark_reset_iter, &m);
+	if (ihba_session_reset(h, id))
+		return FAILED;
+	/*
+	 * The LOGOUT ended the session's commands at the target; one whose
+	 * answer the adapter still holds (fault delay) comes back by itself.
+	 */
+	if (!ihba_wait_idle(h, NULL, id, 10))
+		return FAILED;
+	scmd_printk(KERN_INFO, sc, "session reset done\n");
+	return SUCCESS;
+}
+
+/*
+ * The midlayer gives a command more time while its session is down: the
+ * adapter holds it, and the session's recovery (not the error handler)
+ * decides its fate.  Other sessions on the host go on (qla4xxx does the
+ * same).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define IHBA_EH_RESET_TIMER	SCSI_EH_RESET_TIMER
+#define IHBA_EH_NOT_HANDLED	SCSI_EH_NOT_HANDLED
+static enum scsi_timeout_action ihba_eh_timed_out(struct scsi_cmnd *sc)
+#else
+#define IHBA_EH_RESET_TIMER	BLK_EH_RESET_TIMER
+#define IHBA_EH_NOT_HANDLED	BLK_EH_DONE
+static enum blk_eh_timer_return ihba_eh_timed_out(struct scsi_cmnd *sc)
+#endif
+{
+	struct ihba *h = shost_priv(sc->device->host);
+	struct ihba_session *s = &h->sess[sc->device->id];
+
+	if (READ_ONCE(s->used) && !READ_ONCE(s->live) && !READ_ONCE(s->failed) &&
+	    !READ_ONCE(h->removing))
+		return IHBA_EH_RESET_TIMER;
+	return IHBA_EH_NOT_HANDLED;
 }
 
 /*
  * Controller bring-up and reset
  */
 
+/*
+ * CTRL.ENABLE = 0, then STATUS must read 0 before the queues' memory may
+ * be reused.  A device that reads all ones is gone (surprise removal): it
+ * does no DMA any more, so -ENODEV at once instead of waiting.
+ */
 static int ihba_disable(struct ihba *h)
 {
 	unsigned long deadline = jiffies + 10 * HZ;
+	u32 st;
 
 	ihba_wr(h, ISCSI_HBA_REG_CTRL, 0);
-	while (ihba_rd(h, ISCSI_HBA_REG_STATUS)) {
+	while ((st = ihba_rd(h, ISCSI_HBA_REG_STATUS))) {
+		if (st == ~0u) {
+			dev_err(&h->pdev->dev, "controller is gone\n");
+			return -ENODEV;
+		}
 		if (time_after(jiffies, deadline)) {
 			dev_err(&h->pdev->dev, "controller does not disable\n");
 			return -ETIMEDOUT;
@@ -1052,8 +1181,12 @@ static int ihba_identify(struct ihba *h)
 		goto out;
 	}
 	id = req.out;
-	h->max_cdb_len = min_t(u16, ihba_le16(id->max_cdb_len), 16);
+	/* As many CDB bytes as both the adapter and the SQE take (up to 32). */
+	h->max_cdb_len = min_t(u16, ihba_le16(id->max_cdb_len),
+			       sizeof(((struct iscsi_hba_sqe *)NULL)->u.scsi.cdb));
 	h->num_host_targets = ihba_le16(id->num_host_targets);
+	/* 0 would be no limit at all: take the spec's default, 30 s */
+	h->command_timeout_s = DIV_ROUND_UP(ihba_le32(id->command_timeout_ms), 1000) ?: 30;
 	memcpy(h->serial, id->serial, sizeof(id->serial));
 	memcpy(h->model, id->model, sizeof(id->model));
 	memcpy(h->firmware, id->firmware, sizeof(id->firmware));
@@ -1061,6 +1194,7 @@ static int ihba_identify(struct ihba *h)
 	h->model[sizeof(id->model)] = 0;
 	h->firmware[sizeof(id->firmware)] = 0;
 	id->initiator_name[ISCSI_HBA_STRING_FIELD - 1] = 0;
+	strscpy(h->initiator, id->initiator_name, sizeof(h->initiator));
 	dev_info(&h->pdev->dev, "%s serial %s firmware %s, initiator %s\n",
 		 h->model, h->serial, h->firmware, id->initiator_name);
 out:
@@ -1174,7 +1308,8 @@ static int ihba_quiesce(struct ihba *h, bool fail_cmds)
 
 	ret = ihba_disable(h);
 	ihba_sync_irqs(h);
-	if (ret)
+	/* Gone: nothing completes any more, and nothing touches memory. */
+	if (ret && ret != -ENODEV)
 		return ret;
 
 	/* The adapter no longer touches any buffer: release them. */
@@ -1221,6 +1356,7 @@ static int ihba_reset_controller(struct ihba *h)
 	dev_warn(&h->pdev->dev, "resetting controller\n");
 	ihba_fatal(h);
 	ret = ihba_quiesce(h, true);
+	WRITE_ONCE(h->fatal_seen, false);
 	if (!ret)
 		ret = ihba_start(h, false);
 	if (ret)
@@ -1233,11 +1369,23 @@ static int ihba_reset_controller(struct ihba *h)
 	return ret;
 }
 
+/*
+ * Return only once every session is back or given up: the midlayer
+ * tests the devices right after this (TEST UNIT READY, for at most
+ * eh_timeout), and offlines for good those that do not answer.
+ */
 static int ihba_eh_host_reset(struct scsi_cmnd *sc)
 {
 	struct ihba *h = shost_priv(sc->device->host);
+	unsigned long deadline;
 
-	return ihba_reset_controller(h) ? FAILED : SUCCESS;
+	if (ihba_reset_controller(h))
+		return FAILED;
+	flush_work(&h->event_work);
+	deadline = jiffies + (ihba_replacement_timeout + 1) * HZ;
+	while (!ihba_sessions_settled(h) && time_before(jiffies, deadline))
+		wait_event_timeout(h->sess_wait, ihba_sessions_settled(h), HZ);
+	return SUCCESS;
 }
 
 static void ihba_reset_work(struct work_struct *work)
@@ -1257,14 +1405,22 @@ static int ihba_slave_alloc(struct scsi_device *sdev)
 	struct ihba *h = shost_priv(sdev->host);
 
 	if (sdev->channel || sdev->id >= h->max_sessions ||
-	    !READ_ONCE(h->sess[sdev->id].sid))
+	    !READ_ONCE(h->sess[sdev->id].used))
 		return -ENXIO;
 	return 0;
 }
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+static int ihba_slave_configure(struct scsi_device *sdev,
+				struct queue_limits *lim)
+#else
 static int ihba_slave_configure(struct scsi_device *sdev)
+#endif
 {
-	blk_queue_rq_timeout(sdev->request_queue, io_timeout * HZ);
+	struct ihba *h = shost_priv(sdev->host);
+
+	blk_queue_rq_timeout(sdev->request_queue,
+			     ihba_timeout_secs(h, io_timeout) * HZ);
 	return 0;
 }
 
@@ -1274,7 +1430,11 @@ static void ihba_map_queues(struct Scsi_Host *shost)
 	struct blk_mq_queue_map *map = &shost->tag_set.map[HCTX_TYPE_DEFAULT];
 
 	if (h->msix && !h->single_vector)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+		blk_mq_map_hw_queues(map, &h->pdev->dev, 1);
+#else
 		blk_mq_pci_map_queues(map, h->pdev, 1);
+#endif
 	else
 		blk_mq_map_queues(map);
 }
@@ -1282,14 +1442,21 @@ static void ihba_map_queues(struct Scsi_Host *shost)
 static struct scsi_host_template ihba_sht = {
 	.module			= THIS_MODULE,
 	.name			= "iscsi-hba",
-	.proc_name		= IHBA_NAME,
+	.proc_name		= IHBA_TRANSPORT,
 	.queuecommand		= ihba_queuecommand,
 	.eh_abort_handler	= ihba_eh_abort,
 	.eh_device_reset_handler = ihba_eh_device_reset,
 	.eh_target_reset_handler = ihba_eh_target_reset,
 	.eh_host_reset_handler	= ihba_eh_host_reset,
+	.eh_timed_out		= ihba_eh_timed_out,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+	/* 6.14 renamed them; sdev_configure also gets the queue limits */
+	.sdev_init		= ihba_slave_alloc,
+	.sdev_configure		= ihba_slave_configure,
+#else
 	.slave_alloc		= ihba_slave_alloc,
 	.slave_configure	= ihba_slave_configure,
+#endif
 	.map_queues		= ihba_map_queues,
 	.change_queue_depth	= scsi_change_queue_depth,
 	.this_id		= -1,
@@ -1373,7 +1540,7 @@ static int ihba_setup_irqs(struct ihba *h)
 {
 	struct irq_affinity desc = { .pre_vectors = 1 };
 	struct pci_dev *pdev = h->pdev;
-	unsigned int flags = PCI_IRQ_LEGACY, want, i;
+	unsigned int flags = PCI_IRQ_INTX, want, i;
 	int nvec, ret;
 
 	want = min(h->nr_io_queues + 1, h->num_vectors);
@@ -1451,7 +1618,8 @@ static int ihba_read_regs(struct ihba *h)
 	    h->max_queue_entries > ISCSI_HBA_MAX_QUEUE_ENTRIES_LIMIT ||
 	    !h->max_sg || h->max_transfer < 4096 || !h->num_vectors ||
 	    h->db_stride < 8 || h->db_offset + (h->max_io_queues + 1) * h->db_stride >
-	    ISCSI_HBA_BAR0_SIZE || !h->max_sessions || h->max_sessions > 0xffff ||
+	    ISCSI_HBA_BAR0_SIZE || !h->max_sessions ||
+	    h->max_sessions > ISCSI_HBA_IOC_MAX_SESSIONS ||
 	    !(h->cap & ISCSI_HBA_CAP_SG_CHAIN)) {
 		dev_err(dev, "unusable limits\n");
 		return -ENODEV;
@@ -1487,6 +1655,8 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	INIT_WORK(&h->reset_work, ihba_reset_work);
 	INIT_WORK(&h->scan_work, ihba_scan_work);
 	INIT_DELAYED_WORK(&h->resync_dwork, ihba_resync_dwork);
+	INIT_DELAYED_WORK(&h->relogin_dwork, ihba_relogin_dwork);
+	init_waitqueue_head(&h->sess_wait);
 	pci_set_drvdata(pdev, h);
 
 	h->instance = ida_alloc(&ihba_ida, GFP_KERNEL);
@@ -1532,7 +1702,8 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 		goto free_mem;
 	h->wq = alloc_ordered_workqueue("%s_ev", WQ_MEM_RECLAIM, h->mgmt_name);
 	h->scan_wq = alloc_ordered_workqueue("%s_scan", 0, h->mgmt_name);
-	if (!h->wq || !h->scan_wq)
+	h->reset_wq = alloc_ordered_workqueue("%s_reset", WQ_MEM_RECLAIM, h->mgmt_name);
+	if (!h->wq || !h->scan_wq || !h->reset_wq)
 		goto free_mem;
 	h->sgl_pool = dma_pool_create(IHBA_NAME, &pdev->dev, PAGE_SIZE,
 				      sizeof(struct iscsi_hba_sg), 0);
@@ -1569,10 +1740,19 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	ret = ihba_start(h, true);
 	if (ret)
 		goto stop;
+	h->fnodes = kcalloc(h->num_host_targets, sizeof(*h->fnodes), GFP_KERNEL);
+	if (h->num_host_targets && !h->fnodes) {
+		ret = -ENOMEM;
+		goto stop;
+	}
 
 	shost->max_id = h->max_sessions;
 	shost->max_channel = 0;
-	shost->max_lun = 16384;		/* flat space addressing */
+	/*
+	 * Linux keeps the address method in the LUN: flat space LUN n is
+	 * 0x4000 | n, up to 0x7fff (scsilun_to_int()).
+	 */
+	shost->max_lun = 0x8000;
 	shost->max_cmd_len = h->max_cdb_len ?: 16;
 	shost->can_queue = depth;
 	shost->cmd_per_lun = min(depth, 64u);
@@ -1582,6 +1762,7 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	shost->max_sectors = h->max_transfer >> SECTOR_SHIFT;
 	shost->nr_hw_queues = h->nr_io_queues;
 	shost->unique_id = h->instance;
+	ihba_cls_set_transport(shost);
 	ret = scsi_add_host(shost, &pdev->dev);
 	if (ret)
 		goto stop;
@@ -1604,6 +1785,7 @@ stop:
 	cancel_work_sync(&h->event_work);
 	cancel_work_sync(&h->reset_work);
 	cancel_delayed_work_sync(&h->resync_dwork);
+	cancel_delayed_work_sync(&h->relogin_dwork);
 	cancel_work_sync(&h->scan_work);
 free_irqs:
 	ihba_free_irqs(h);
@@ -1613,10 +1795,13 @@ free_queues:
 	ihba_free_queue(h, &h->adminq);
 free_mem:
 	dma_pool_destroy(h->sgl_pool);
+	if (h->reset_wq)
+		destroy_workqueue(h->reset_wq);
 	if (h->scan_wq)
 		destroy_workqueue(h->scan_wq);
 	if (h->wq)
 		destroy_workqueue(h->wq);
+	kfree(h->fnodes);
 	kfree(h->ioq);
 	bitmap_free(h->scan_map);
 	bitmap_free(h->check_map);
@@ -1690,7 +1875,7 @@ static void ihba_release_blocked(struct ihba *h)
 
 	spin_lock_irqsave(&h->sess_lock, flags);
 	for (i = 0; i < h->max_sessions; i++)
-		if (h->sess[i].sid && !h->sess[i].live)
+		if (h->sess[i].used && !h->sess[i].live)
 			h->sess[i].failed = true;
 	spin_unlock_irqrestore(&h->sess_lock, flags);
 
@@ -1740,10 +1925,15 @@ static void ihba_remove(struct pci_dev *pdev)
 	WRITE_ONCE(h->scan_ready, false);
 	cancel_work_sync(&h->reset_work);
 	cancel_delayed_work_sync(&h->resync_dwork);
+	cancel_delayed_work_sync(&h->relogin_dwork);
 	flush_workqueue(h->wq);
 	cancel_delayed_work_sync(&h->resync_dwork);
+	cancel_delayed_work_sync(&h->relogin_dwork);
+	wake_up_all(&h->sess_wait);
 	flush_workqueue(h->scan_wq);
 	ihba_release_blocked(h);
+	ihba_cls_remove_flashnodes(h);
+	ihba_sess_detach_all(h);
 	scsi_remove_host(shost);
 
 	if (!ihba_fatal(h)) {
@@ -1759,8 +1949,10 @@ static void ihba_remove(struct pci_dev *pdev)
 	for (i = 0; i < h->max_sessions; i++)
 		kfree_sensitive(h->sess[i].params);
 	dma_pool_destroy(h->sgl_pool);
+	destroy_workqueue(h->reset_wq);
 	destroy_workqueue(h->scan_wq);
 	destroy_workqueue(h->wq);
+	kfree(h->fnodes);
 	kfree(h->ioq);
 	bitmap_free(h->scan_map);
 	bitmap_free(h->check_map);
@@ -1776,8 +1968,12 @@ static void ihba_shutdown(struct pci_dev *pdev)
 {
 	struct ihba *h = pci_get_drvdata(pdev);
 
-	/* Stop all DMA; the sessions end with the controller. */
-	ihba_wr(h, ISCSI_HBA_REG_CTRL, 0);
+	/*
+	 * Stop all DMA and wait for STATUS 0 (spec: Shutdown), so that a
+	 * kexec'ed kernel finds no adapter writing into its memory; the
+	 * sessions end with the controller.
+	 */
+	ihba_disable(h);
 }
 
 static const struct pci_device_id ihba_pci_ids[] = {
@@ -1793,7 +1989,26 @@ static struct pci_driver ihba_pci_driver = {
 	.remove		= ihba_remove,
 	.shutdown	= ihba_shutdown,
 };
-module_pci_driver(ihba_pci_driver);
+static int __init ihba_init(void)
+{
+	int ret = ihba_cls_init();
+
+	if (ret)
+		return ret;
+	ret = pci_register_driver(&ihba_pci_driver);
+	if (ret)
+		ihba_cls_exit();
+	return ret;
+}
+
+static void __exit ihba_exit(void)
+{
+	pci_unregister_driver(&ihba_pci_driver);
+	ihba_cls_exit();
+}
+
+module_init(ihba_init);
+module_exit(ihba_exit);
 
 MODULE_DESCRIPTION("iscsi-hba PCI iSCSI host adapter");
 MODULE_AUTHOR("The iscsi-hba authors");

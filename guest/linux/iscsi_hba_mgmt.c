@@ -63,7 +63,10 @@ static int ihba_ioc_discovery(struct ihba *h, void __user *argp)
 	n = 0;
 	if (!ISCSI_HBA_STATUS_IS_ERROR(d->status)) {
 		n = min_t(u64, req.ctx.result, req.out_len);
-		if (n && copy_to_user(u64_to_user_ptr(d->buf), req.out, n)) {
+		/* Never more than the caller's buffer holds, even if that is 0. */
+		if (n > d->buf_len) {
+			d->status = ISDSC_BUFFER_TOO_SMALL;
+		} else if (n && copy_to_user(u64_to_user_ptr(d->buf), req.out, n)) {
 			ret = -EFAULT;
 			goto out;
 		}
@@ -147,6 +150,7 @@ static int ihba_ioc_list(struct ihba *h, void __user *argp)
 	ihba_reply(&req, &l->status, &l->detail);
 	if (!ISCSI_HBA_STATUS_IS_ERROR(l->status)) {
 		n = min_t(u64, req.ctx.result, h->max_sessions);
+		n = min_t(u32, n, ARRAY_SIZE(l->ids));
 		for (i = 0; i < n; i++) {
 			l->ids[i] = le32_to_cpu(((__le32 *)req.out)[i]);
 			if (ihba_sid_target(h, l->ids[i]) == ISCSI_HBA_IOC_NO_TARGET)

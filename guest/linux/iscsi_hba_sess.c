@@ -15,28 +15,28 @@
 #include <linux/string.h>
 #include <scsi/scsi_device.h>
 #include <scsi/scsi_host.h>
+#include <scsi/scsi_transport_iscsi.h>
 
 #include "iscsi_hba.h"
 
 /*
  * sess_mutex serialises the driver's view of the sessions; it is never
- * held across a scan or a target removal, which send I/O.
+ * held across a scan or a target removal, which send I/O.  Nothing on
+ * h->wq removes a target: the error handler waits for that work (host
+ * reset), and a removal would wait for the error handler (sd's
+ * SYNCHRONIZE CACHE).  Targets go away only on a logout the user asked
+ * for, or when the adapter is removed.
  */
 
-static struct device *ihba_target_dev(struct ihba *h, unsigned int id)
-{
-	struct scsi_device *sdev;
-	struct device *dev = NULL;
+unsigned int ihba_replacement_timeout = 120;
+module_param_named(replacement_timeout, ihba_replacement_timeout, uint, 0644);
+MODULE_PARM_DESC(replacement_timeout,
+		 "Seconds a session may be down before its I/O fails; logging in again goes on (default 120)");
 
-	shost_for_each_device(sdev, h->shost) {
-		if (sdev->channel == 0 && sdev->id == id) {
-			dev = get_device(&scsi_target(sdev)->dev);
-			scsi_device_put(sdev);
-			break;
-		}
-	}
-	return dev;
-}
+unsigned int ihba_relogin_interval = 5;
+module_param_named(relogin_interval, ihba_relogin_interval, uint, 0644);
+MODULE_PARM_DESC(relogin_interval,
+		 "Seconds between attempts to log in again to a lost session (default 5)");
 
 static void ihba_sess_set(struct ihba *h, struct ihba_session *s, bool live,
 			  bool failed)
@@ -49,47 +49,73 @@ static void ihba_sess_set(struct ihba *h, struct ihba_session *s, bool live,
 	spin_unlock_irqrestore(&h->sess_lock, flags);
 }
 
+static void ihba_set_sid(struct ihba *h, struct ihba_session *s, u32 sid)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&h->sess_lock, flags);
+	s->sid = sid;
+	spin_unlock_irqrestore(&h->sess_lock, flags);
+}
+
+/*
+ * Hold the target's I/O until the session is back: the class session
+ * blocks (and starts its replacement timeout).
+ */
 static void ihba_sess_block(struct ihba *h, unsigned int id)
 {
 	struct ihba_session *s = &h->sess[id];
-	struct device *dev;
 
 	ihba_sess_set(h, s, false, s->failed);
-	/* Offline devices (failed session) cannot be blocked. */
+	/* Offline devices (given up) cannot be blocked. */
 	if (s->blocked || s->failed)
 		return;
-	dev = ihba_target_dev(h, id);
-	if (dev) {
-		scsi_target_block(dev);
-		put_device(dev);
-	}
+	ihba_cls_block(s);
 	s->blocked = true;
 }
 
-static void ihba_sess_unblock(struct ihba *h, unsigned int id,
-			      enum scsi_device_state state)
+/* The session carries commands again: resume the held and failed I/O. */
+static void ihba_sess_up(struct ihba *h, unsigned int id)
 {
 	struct ihba_session *s = &h->sess[id];
-	struct device *dev;
 
-	if (state == SDEV_RUNNING)
-		ihba_sess_set(h, s, true, false);
-	else
-		ihba_sess_set(h, s, false, true);
-	if (!s->blocked)
-		return;
-	dev = ihba_target_dev(h, id);
-	if (dev) {
-		scsi_target_unblock(dev, state);
-		put_device(dev);
-	}
+	ihba_sess_set(h, s, true, false);
+	/* From blocked and from transport-offline alike. */
+	ihba_cls_unblock(s);
 	s->blocked = false;
+	wake_up_all(&h->sess_wait);
 }
 
-static void ihba_sess_offline(struct ihba *h, unsigned int id)
+/* The I/O of a session given up fails at once (DID_TRANSPORT_FAILFAST). */
+void ihba_sess_mark_failed(struct ihba *h, struct ihba_session *s)
 {
-	ihba_sess_block(h, id);
-	ihba_sess_unblock(h, id, SDEV_TRANSPORT_OFFLINE);
+	unsigned long flags;
+
+	spin_lock_irqsave(&h->sess_lock, flags);
+	s->live = false;
+	s->failed = true;
+	spin_unlock_irqrestore(&h->sess_lock, flags);
+	dev_warn(&h->pdev->dev, "session to %s given up: failing its I/O, still logging in\n",
+		 s->target);
+	wake_up_all(&h->sess_wait);
+}
+
+/*
+ * The adapter gave up: fail the held and new I/O at once, as open-iscsi
+ * does after the replacement timeout, but keep the target and go on
+ * logging in; ihba_sess_up() brings the same devices back.
+ */
+static void ihba_sess_give_up(struct ihba *h, unsigned int id)
+{
+	struct ihba_session *s = &h->sess[id];
+
+	if (s->failed)
+		return;
+	if (s->cls)
+		ihba_cls_give_up(s);	/* calls ihba_sess_mark_failed() */
+	else
+		ihba_sess_mark_failed(h, s);
+	s->blocked = false;
 }
 
 static void ihba_queue_scan(struct ihba *h, unsigned int id)
@@ -97,6 +123,41 @@ static void ihba_queue_scan(struct ihba *h, unsigned int id)
 	h->sess[id].scanned = true;
 	set_bit(id, h->scan_map);
 	queue_work(h->scan_wq, &h->scan_work);
+}
+
+/*
+ * The entry's class session, once the host is added, in the entry's
+ * state (a new class session is neither blocked nor logged in).
+ */
+static void ihba_sess_attach(struct ihba *h, unsigned int id)
+{
+	struct ihba_session *s = &h->sess[id];
+
+	if (s->cls || ihba_cls_create(h, id))
+		return;
+	if (s->live) {
+		ihba_cls_unblock(s);
+		/* Its devices hang from the class session: scan now. */
+		ihba_queue_scan(h, id);
+	} else if (s->failed)
+		ihba_cls_give_up(s);
+	else
+		ihba_cls_block(s);
+	s->blocked = !s->live && !s->failed;
+}
+
+/* A reference to the device the target hangs from, or NULL. */
+static struct device *ihba_sess_parent(struct ihba *h, unsigned int id)
+{
+	struct device *dev;
+
+	mutex_lock(&h->sess_mutex);
+	dev = ihba_cls_target_parent(h, id);
+	if (dev && (!h->sess[id].sid || !h->sess[id].live))
+		dev = NULL;
+	dev = get_device(dev);
+	mutex_unlock(&h->sess_mutex);
+	return dev;
 }
 
 void ihba_scan_work(struct work_struct *work)
@@ -112,41 +173,27 @@ void ihba_scan_work(struct work_struct *work)
 	if (!READ_ONCE(h->scan_ready))
 		return;
 	for (id = 0; id < h->max_sessions; id++) {
+		struct device *parent;
+
 		if (!test_and_clear_bit(id, h->scan_map))
 			continue;
-		if (READ_ONCE(h->sess[id].sid) && READ_ONCE(h->sess[id].live))
-			scsi_scan_target(&h->shost->shost_gendev, 0, id,
-					 SCAN_WILD_CARD, SCSI_SCAN_RESCAN);
+		parent = ihba_sess_parent(h, id);
+		if (parent) {
+			scsi_scan_target(parent, 0, id, SCAN_WILD_CARD,
+					 SCSI_SCAN_RESCAN);
+			put_device(parent);
+		}
 	}
 }
 
-/*
- * Remove the target's SCSI devices and forget the session.  dead: the
- * session cannot carry commands any more, so fail them instead of
- * holding them.  Called with sess_mutex held; drops it meanwhile.
- */
-static void ihba_sess_remove(struct ihba *h, unsigned int id, bool dead)
+/* Forget the entry; its devices are gone already. */
+static void ihba_sess_forget(struct ihba *h, struct ihba_session *s,
+			     unsigned int id)
 {
-	struct ihba_session *s = &h->sess[id];
-	u32 sid = s->sid;
 	unsigned long flags;
-	struct device *dev;
 
-	if (dead) {
-		if (s->blocked)
-			ihba_sess_unblock(h, id, SDEV_TRANSPORT_OFFLINE);
-		ihba_sess_set(h, s, false, true);
-	}
-	dev = ihba_target_dev(h, id);
-	if (dev) {
-		mutex_unlock(&h->sess_mutex);
-		scsi_remove_target(dev);
-		put_device(dev);
-		mutex_lock(&h->sess_mutex);
-	}
-	if (s->sid != sid)
-		return;
 	spin_lock_irqsave(&h->sess_lock, flags);
+	s->used = false;
 	s->sid = 0;
 	s->live = false;
 	s->failed = false;
@@ -161,6 +208,62 @@ static void ihba_sess_remove(struct ihba *h, unsigned int id, bool dead)
 	s->portal[0] = 0;
 }
 
+/*
+ * Remove the target's SCSI devices and forget the session: the user
+ * logged out.  The commands it holds fail.  Called with sess_mutex
+ * held; drops it meanwhile.
+ */
+static void ihba_sess_remove(struct ihba *h, unsigned int id)
+{
+	struct ihba_session *s = &h->sess[id];
+	struct device *dev;
+
+	/* A live session stays usable for sd's SYNCHRONIZE CACHE on the way. */
+	if (!s->live)
+		ihba_sess_give_up(h, id);
+	dev = get_device(ihba_cls_target_parent(h, id));
+	if (dev) {
+		mutex_unlock(&h->sess_mutex);
+		scsi_remove_target(dev);
+		put_device(dev);
+		mutex_lock(&h->sess_mutex);
+	}
+	if (s->used) {
+		ihba_cls_destroy(s);
+		ihba_sess_forget(h, s, id);
+	}
+}
+
+/* The adapter session behind the entry is gone (reset, LOGOUT, ...). */
+static void ihba_sess_lost(struct ihba *h, unsigned int id)
+{
+	struct ihba_session *s = &h->sess[id];
+
+	ihba_set_sid(h, s, 0);
+	ihba_sess_block(h, id);
+	queue_delayed_work(h->wq, &h->relogin_dwork, 0);
+}
+
+static void ihba_logout_sid(struct ihba *h, u32 sid);
+
+/*
+ * The adapter gave up the session (time2retain passed): fail its I/O,
+ * LOGOUT to free the slot, and keep logging in again (spec: Session
+ * events), so that the disks come back by themselves with the target.
+ */
+static void ihba_sess_failed(struct ihba *h, unsigned int id)
+{
+	struct ihba_session *s = &h->sess[id];
+
+	ihba_sess_give_up(h, id);
+	if (s->sid) {
+		ihba_logout_sid(h, s->sid);
+		ihba_set_sid(h, s, 0);
+	}
+	queue_delayed_work(h->wq, &h->relogin_dwork,
+			   max(ihba_relogin_interval, 1u) * HZ);
+}
+
 /* Make the driver's view of session id follow the adapter's state. */
 static void ihba_sess_apply(struct ihba *h, unsigned int id, u16 state)
 {
@@ -169,16 +272,16 @@ static void ihba_sess_apply(struct ihba *h, unsigned int id, u16 state)
 	switch (state) {
 	case ISCSI_HBA_SESSION_STATE_LOGGED_IN:
 		if (!s->live || s->blocked) {
-			bool rescan = s->blocked || !s->scanned;
+			bool rescan = s->blocked || s->failed || !s->scanned;
 
-			ihba_sess_unblock(h, id, SDEV_RUNNING);
+			ihba_sess_up(h, id);
 			if (rescan)
 				ihba_queue_scan(h, id);
 		}
 		break;
 	case ISCSI_HBA_SESSION_STATE_FAILED:
-		if (!s->failed)
-			ihba_sess_offline(h, id);
+		/* As EVENT_SESSION_FAILED, which may have been lost. */
+		ihba_sess_failed(h, id);
 		break;
 	default:	/* logging in, reconnecting */
 		ihba_sess_block(h, id);
@@ -238,92 +341,275 @@ out:
 	return ret;
 }
 
-static bool ihba_same_target(const struct ihba_session *s,
-			     const struct iscsi_hba_session_info *i)
+/* The entry of a session id, or -1. */
+static int ihba_sid_id(struct ihba *h, u32 sid)
 {
-	return ihba_le16(i->portal_port) == s->port &&
-	       !strcmp(i->target_name, s->target) &&
-	       !strcmp(i->portal_host, s->portal);
+	unsigned int id;
+
+	if (!sid)
+		return -1;
+	for (id = 0; id < h->max_sessions; id++)
+		if (h->sess[id].used && READ_ONCE(h->sess[id].sid) == sid)
+			return id;
+	return -1;
 }
 
-static void ihba_relogin(struct ihba *h, unsigned int id)
+/* The entry of the session with this identity, or -1. */
+static int ihba_identity_id(struct ihba *h, const char *target,
+			    const char *portal, u16 port)
+{
+	struct ihba_session *s;
+	unsigned int id;
+
+	for (id = 0; id < h->max_sessions; id++) {
+		s = &h->sess[id];
+		if (s->used && s->port == port && !strcmp(s->target, target) &&
+		    !strcmp(s->portal, portal))
+			return id;
+	}
+	return -1;
+}
+
+/* A free target id (lowest), marked used, or -1. */
+static int ihba_alloc_id(struct ihba *h, const char *target,
+			 const char *portal, u16 port)
+{
+	struct ihba_session *s;
+	unsigned int id;
+
+	for (id = 0; id < h->max_sessions; id++) {
+		s = &h->sess[id];
+		if (s->used)
+			continue;
+		s->used = true;
+		s->live = false;
+		s->failed = false;
+		s->blocked = false;
+		s->scanned = false;
+		strscpy(s->target, target, sizeof(s->target));
+		strscpy(s->portal, portal, sizeof(s->portal));
+		s->port = port;
+		return id;
+	}
+	return -1;
+}
+
+/*
+ * Login parameters for a session the driver did not log in to (host-
+ * configured): enough to log in again after the adapter gave up on it.
+ * The host's CHAP secrets are not known to the guest.
+ */
+static struct iscsi_hba_login_params *
+ihba_params_of(const struct iscsi_hba_session_info *info)
+{
+	struct iscsi_hba_login_params *p = kzalloc(sizeof(*p), GFP_KERNEL);
+
+	if (!p)
+		return NULL;
+	strscpy(p->target_name, info->target_name, sizeof(p->target_name));
+	strscpy(p->portal_host, info->portal_host, sizeof(p->portal_host));
+	p->portal_port = info->portal_port;
+	return p;
+}
+
+/*
+ * LOGIN with the entry's parameters.  0: logged in (new sid set) or the
+ * adapter already has the session (a resync adopts it); -errno else.
+ */
+static int ihba_relogin(struct ihba *h, unsigned int id, const char *why)
 {
 	struct ihba_session *s = &h->sess[id];
 	struct ihba_admin_req req = { };
 	u32 status;
+	int ret;
 
+	if (!s->params)
+		return -ENOENT;
 	req.in = kmemdup(s->params, sizeof(*s->params), GFP_KERNEL);
 	if (!req.in)
-		return;
+		return -ENOMEM;
 	req.in_len = sizeof(*s->params);
 	req.sqe.hdr.opcode = ISCSI_HBA_ADM_LOGIN;
 	req.timeout = ihba_login_timeout * HZ;
-	if (!ihba_admin_exec(h, &req)) {
-		status = req.ctx.status;
-		if (ISCSI_HBA_STATUS_IS_ERROR(status))
-			dev_warn(&h->pdev->dev, "login to %s failed after reset: %s (%#x)\n",
-				 s->target, ihba_isdsc(status), status);
-		else
-			dev_info(&h->pdev->dev, "logged in to %s again after reset: session %#llx\n",
-				 s->target, req.ctx.result);
+	ret = ihba_admin_exec(h, &req);
+	if (ret) {
+		dev_warn(&h->pdev->dev, "login to %s %s: admin command failed: %d\n",
+			 s->target, why, ret);
+		goto out;
 	}
+	status = req.ctx.status;
+	if (status == ISDSC_TARGET_ALREADY_LOGGED_IN) {
+		set_bit(IHBA_EV_RESYNC, &h->ev_flags);
+		queue_work(h->wq, &h->event_work);
+	} else if (ISCSI_HBA_STATUS_IS_ERROR(status)) {
+		dev_warn_ratelimited(&h->pdev->dev, "login to %s %s failed: %s (%#x)\n",
+				     s->target, why, ihba_isdsc(status), status);
+		ret = -EIO;
+	} else {
+		dev_info(&h->pdev->dev, "logged in to %s again %s: session %#llx, target %u\n",
+			 s->target, why, req.ctx.result, id);
+		ihba_set_sid(h, s, req.ctx.result);
+		s->host_configured = false;
+		ihba_sess_up(h, id);
+		ihba_queue_scan(h, id);
+	}
+out:
 	ihba_admin_req_free(&req);
+	return ret;
+}
+
+/* LOGOUT of an adapter session the driver gives up (failed, reset). */
+static void ihba_logout_sid(struct ihba *h, u32 sid)
+{
+	struct ihba_admin_req req = { };
+
+	req.sqe.hdr.opcode = ISCSI_HBA_ADM_LOGOUT;
+	req.sqe.hdr.session_id = ihba_cpu32(sid);
+	req.timeout = 10 * HZ;
+	if (!ihba_admin_exec(h, &req) && ISCSI_HBA_STATUS_IS_ERROR(req.ctx.status) &&
+	    req.ctx.status != ISDSC_INVALID_SESSION_ID)
+		dev_warn(&h->pdev->dev, "logout of session %#x failed: %s (%#x)\n",
+			 sid, ihba_isdsc(req.ctx.status), req.ctx.status);
+}
+
+/* Every session is carrying commands, or has been given up. */
+bool ihba_sessions_settled(struct ihba *h)
+{
+	unsigned int id;
+
+	for (id = 0; id < h->max_sessions; id++)
+		if (READ_ONCE(h->sess[id].used) && !READ_ONCE(h->sess[id].live) &&
+		    !READ_ONCE(h->sess[id].failed))
+			return false;
+	return true;
 }
 
 /*
- * Re-read every session from the adapter and reconcile the targets.
+ * Sessions without an adapter session: log in again, every
+ * relogin_interval, for as long as the entry exists (open-iscsi's
+ * behaviour after the replacement timeout).
+ */
+void ihba_relogin_dwork(struct work_struct *work)
+{
+	struct ihba *h = container_of(to_delayed_work(work), struct ihba,
+				      relogin_dwork);
+	bool again = false;
+	unsigned int id;
+
+	if (READ_ONCE(h->removing))
+		return;
+	mutex_lock(&h->sess_mutex);
+	for (id = 0; id < h->max_sessions; id++) {
+		struct ihba_session *s = &h->sess[id];
+
+		if (!s->used || s->live)
+			continue;
+		if (!s->sid && s->params && ihba_relogin(h, id, "after a loss"))
+			again = true;
+		else if (!s->live && !s->failed)
+			again = true;	/* reconnecting: keep counting */
+	}
+	mutex_unlock(&h->sess_mutex);
+	if (again && !READ_ONCE(h->removing))
+		queue_delayed_work(h->wq, &h->relogin_dwork,
+				   max(ihba_relogin_interval, 1u) * HZ);
+}
+
+/* Put a listed session into the entry that stands for its identity. */
+static void ihba_reconcile_one(struct ihba *h,
+			       const struct iscsi_hba_session_info *info,
+			       bool *seen)
+{
+	u32 sid = ihba_le32(info->session_id);
+	u16 port = ihba_le16(info->portal_port);
+	struct ihba_session *s;
+	int id;
+
+	id = ihba_sid_id(h, sid);
+	if (id < 0)
+		id = ihba_identity_id(h, info->target_name, info->portal_host, port);
+	if (id >= 0 && seen[id])
+		return;		/* a second session to the same target */
+	if (id < 0) {
+		id = ihba_alloc_id(h, info->target_name, info->portal_host, port);
+		if (id < 0)
+			return;
+		s = &h->sess[id];
+		s->host_configured = !!(ihba_le16(info->flags) &
+					ISCSI_HBA_SESSION_HOST_CONFIGURED);
+		s->params = ihba_params_of(info);
+		dev_info(&h->pdev->dev, "session %#x to %s at %s:%u is target %u\n",
+			 sid, s->target, s->portal, s->port, id);
+	}
+	if (ihba_le16(info->flags) & ISCSI_HBA_SESSION_HOST_CONFIGURED)
+		ihba_cls_add_flashnode(h, info->target_name, info->portal_host, port);
+	s = &h->sess[id];
+	seen[id] = true;
+	if (s->sid != sid)
+		ihba_set_sid(h, s, sid);
+	ihba_sess_attach(h, id);
+	ihba_sess_apply(h, id, ihba_le16(info->state));
+}
+
+/*
+ * Re-read every session from the adapter and reconcile the targets by
+ * identity (target name, portal, port), never by adapter slot.
  * after_reset: the old session ids are invalid; log in again to the
  * targets the guest logged in to, and wait for the host-configured ones.
+ * A driver error on the way (timeout, no memory, a reset) ends the pass
+ * and retries it later: it says nothing about the sessions.
  */
 void ihba_resync(struct ihba *h, bool after_reset, bool wait)
 {
-	struct iscsi_hba_session_info *info, *infos;
+	struct iscsi_hba_session_info *infos;
 	unsigned long deadline = jiffies + (wait ? ihba_login_wait * HZ : 0);
-	unsigned int id, n_host;
+	unsigned int id, n_host, n_ok;
 	struct ihba_session *s;
-	bool settled;
+	bool settled, *seen;
 	u32 *ids, status;
-	int i, n;
+	int i, n, ret;
 
 	ids = kcalloc(h->max_sessions, sizeof(*ids), GFP_KERNEL);
 	infos = kvcalloc(h->max_sessions, sizeof(*infos), GFP_KERNEL);
-	if (!ids || !infos)
-		goto out;
+	seen = kcalloc(h->max_sessions, sizeof(*seen), GFP_KERNEL);
+	if (!ids || !infos || !seen)
+		goto retry_later;
 
 	mutex_lock(&h->sess_mutex);
 	if (after_reset) {
-		/* Hold the old targets' I/O until their sessions are back. */
+		/* Hold the targets' I/O until their sessions are back. */
+		for (id = 0; id < h->max_sessions; id++) {
+			if (!h->sess[id].used)
+				continue;
+			ihba_set_sid(h, &h->sess[id], 0);
+			ihba_sess_block(h, id);
+		}
 		for (id = 0; id < h->max_sessions; id++)
-			if (h->sess[id].sid)
-				ihba_sess_block(h, id);
-		for (id = 0; id < h->max_sessions; id++)
-			if (h->sess[id].sid && h->sess[id].params)
-				ihba_relogin(h, id);
+			if (h->sess[id].used && !h->sess[id].host_configured)
+				ihba_relogin(h, id, "after reset");
 	}
 	for (;;) {
-		memset(infos, 0, h->max_sessions * sizeof(*infos));
 		n = ihba_list_sessions(h, ids);
 		if (n < 0)
-			goto unlock;
+			goto unlock_retry;
 		settled = true;
 		n_host = 0;
+		n_ok = 0;
 		for (i = 0; i < n; i++) {
-			id = ihba_sid_slot(ids[i]);
-			if (id >= h->max_sessions ||
-			    ihba_session_info(h, ids[i], &infos[id], &status))
+			ret = ihba_session_info(h, ids[i], &infos[n_ok], &status);
+			if (ret)
+				goto unlock_retry;
+			/* Gone since the list: not ours to judge now. */
+			if (ISCSI_HBA_STATUS_IS_ERROR(status))
 				continue;
-			info = &infos[id];
-			if (ISCSI_HBA_STATUS_IS_ERROR(status)) {
-				memset(info, 0, sizeof(*info));
-				continue;
-			}
-			info->session_id = ihba_cpu32(ids[i]);
-			if (ihba_le16(info->flags) & ISCSI_HBA_SESSION_HOST_CONFIGURED)
+			infos[n_ok].session_id = ihba_cpu32(ids[i]);
+			if (ihba_le16(infos[n_ok].flags) & ISCSI_HBA_SESSION_HOST_CONFIGURED)
 				n_host++;
-			if (ihba_le16(info->state) == ISCSI_HBA_SESSION_STATE_LOGGING_IN ||
-			    (ihba_le16(info->state) == ISCSI_HBA_SESSION_STATE_RECONNECTING &&
-			     !ihba_le32(info->reconnects)))
+			if (ihba_le16(infos[n_ok].state) == ISCSI_HBA_SESSION_STATE_LOGGING_IN ||
+			    (ihba_le16(infos[n_ok].state) == ISCSI_HBA_SESSION_STATE_RECONNECTING &&
+			     !ihba_le32(infos[n_ok].reconnects)))
 				settled = false;
+			n_ok++;
 		}
 		if (n_host < h->num_host_targets)
 			settled = false;
@@ -332,33 +618,22 @@ void ihba_resync(struct ihba *h, bool after_reset, bool wait)
 		msleep(250);
 	}
 
+	for (id = 0; id < h->max_sessions; id++)
+		if (h->sess[id].used)
+			ihba_sess_attach(h, id);
+	for (i = 0; i < n_ok; i++)
+		ihba_reconcile_one(h, &infos[i], seen);
 	for (id = 0; id < h->max_sessions; id++) {
 		s = &h->sess[id];
-		info = &infos[id];
-		if (s->sid && (!info->session_id || !ihba_same_target(s, info))) {
-			dev_info(&h->pdev->dev, "session %#x to %s is gone\n",
+		if (s->used && !seen[id] && s->sid) {
+			dev_info(&h->pdev->dev, "session %#x to %s is gone; logging in again\n",
 				 s->sid, s->target);
-			ihba_sess_remove(h, id, true);
+			ihba_sess_lost(h, id);
 		}
-		if (!info->session_id)
-			continue;
-		if (!s->sid) {
-			/* A session the driver did not know: adopt it. */
-			strscpy(s->target, info->target_name, sizeof(s->target));
-			strscpy(s->portal, info->portal_host, sizeof(s->portal));
-			s->port = ihba_le16(info->portal_port);
-			s->host_configured = !!(ihba_le16(info->flags) &
-						ISCSI_HBA_SESSION_HOST_CONFIGURED);
-			s->blocked = false;
-			dev_info(&h->pdev->dev, "session %#x to %s at %s:%u is target %u\n",
-				 ihba_le32(info->session_id), s->target,
-				 s->portal, s->port, id);
-		}
-		spin_lock_irq(&h->sess_lock);
-		s->sid = ihba_le32(info->session_id);
-		spin_unlock_irq(&h->sess_lock);
-		ihba_sess_apply(h, id, ihba_le16(info->state));
 	}
+	if (!ihba_sessions_settled(h))
+		queue_delayed_work(h->wq, &h->relogin_dwork,
+				   max(ihba_relogin_interval, 1u) * HZ);
 	/*
 	 * EVENT_LUNS_CHANGED announces a host-configured session's first
 	 * login; still look again while some session is on its way, in
@@ -368,9 +643,17 @@ void ihba_resync(struct ihba *h, bool after_reset, bool wait)
 		h->resync_tries = 0;
 	else if (!READ_ONCE(h->removing))
 		queue_delayed_work(h->wq, &h->resync_dwork, 5 * HZ);
-unlock:
 	mutex_unlock(&h->sess_mutex);
+	goto out;
+
+unlock_retry:
+	mutex_unlock(&h->sess_mutex);
+retry_later:
+	dev_warn(&h->pdev->dev, "could not re-read the sessions; trying again\n");
+	if (!READ_ONCE(h->removing))
+		queue_delayed_work(h->wq, &h->resync_dwork, 2 * HZ);
 out:
+	kfree(seen);
 	kvfree(infos);
 	kfree(ids);
 }
@@ -381,35 +664,47 @@ static void ihba_sess_check(struct ihba *h, unsigned int id)
 	struct iscsi_hba_session_info *info;
 	struct ihba_session *s = &h->sess[id];
 	u32 status, sid = s->sid;
+	int ret;
 
+	if (!s->used || !sid)
+		return;
 	info = kmalloc(sizeof(*info), GFP_KERNEL);
-	if (!sid || !info || ihba_session_info(h, sid, info, &status) ||
-	    s->sid != sid)
+	ret = info ? ihba_session_info(h, sid, info, &status) : -ENOMEM;
+	if (ret) {
+		/* Says nothing about the session: look again later. */
+		queue_delayed_work(h->wq, &h->resync_dwork, 2 * HZ);
+		goto out;
+	}
+	if (s->sid != sid)
 		goto out;
 	if (status == ISDSC_INVALID_SESSION_ID) {
-		dev_info(&h->pdev->dev, "session %#x to %s is gone\n", sid, s->target);
-		ihba_sess_remove(h, id, true);
+		dev_info(&h->pdev->dev, "session %#x to %s is gone; logging in again\n",
+			 sid, s->target);
+		ihba_sess_lost(h, id);
 	} else if (!ISCSI_HBA_STATUS_IS_ERROR(status)) {
-		ihba_sess_apply(h, id, ihba_le16(info->state));
+		if (ihba_le16(info->state) == ISCSI_HBA_SESSION_STATE_FAILED)
+			ihba_sess_failed(h, id);
+		else
+			ihba_sess_apply(h, id, ihba_le16(info->state));
 	}
 out:
 	kfree(info);
 }
-
 static void ihba_handle_event(struct ihba *h, const struct ihba_event *ev)
 {
 	u8 type = ISCSI_HBA_EVENT_TYPE(ev->result);
 	u32 sid = ISCSI_HBA_EVENT_SESSION(ev->result);
-	unsigned int id = ihba_sid_slot(sid);
 	struct device *dev = &h->pdev->dev;
 	struct ihba_session *s = NULL;
+	int id;
 
 	if (ISCSI_HBA_STATUS_IS_ERROR(ev->status)) {
 		dev_err(dev, "ASYNC_EVENT failed: %s (%#x)\n",
 			ihba_isdsc(ev->status), ev->status);
 		return;
 	}
-	if (id < h->max_sessions && h->sess[id].sid == sid)
+	id = ihba_sid_id(h, sid);
+	if (id >= 0)
 		s = &h->sess[id];
 
 	switch (type) {
@@ -422,17 +717,18 @@ static void ihba_handle_event(struct ihba *h, const struct ihba_event *ev)
 	case ISCSI_HBA_EVENT_SESSION_RECOVERED:
 		dev_info(dev, "session %#x to %s recovered\n", sid, s ? s->target : "?");
 		if (s) {
-			ihba_sess_unblock(h, id, SDEV_RUNNING);
+			ihba_sess_up(h, id);
 			ihba_queue_scan(h, id);
 		} else {
 			set_bit(IHBA_EV_RESYNC, &h->ev_flags);
 		}
 		break;
 	case ISCSI_HBA_EVENT_SESSION_FAILED:
-		dev_err(dev, "session %#x to %s failed: %s (%#x); log it out to free its slot\n",
-			sid, s ? s->target : "?", ihba_isdsc(ev->info), ev->info);
+		dev_err(dev, "session %#x to %s failed: %s (%#x); logging in again every %us\n",
+			sid, s ? s->target : "?", ihba_isdsc(ev->info), ev->info,
+			max(ihba_relogin_interval, 1u));
 		if (s)
-			ihba_sess_offline(h, id);
+			ihba_sess_failed(h, id);
 		break;
 	case ISCSI_HBA_EVENT_LUNS_CHANGED:
 		/* Also a host-configured session's first login: adopt it. */
@@ -508,11 +804,9 @@ void ihba_event_work(struct work_struct *work)
 
 u32 ihba_sid_target(struct ihba *h, u32 sid)
 {
-	unsigned int id = ihba_sid_slot(sid);
+	int id = ihba_sid_id(h, sid);
 
-	if (id < h->max_sessions && READ_ONCE(h->sess[id].sid) == sid)
-		return id;
-	return ISCSI_HBA_IOC_NO_TARGET;
+	return id < 0 ? ISCSI_HBA_IOC_NO_TARGET : id;
 }
 
 void ihba_kick_resync(struct ihba *h)
@@ -521,17 +815,54 @@ void ihba_kick_resync(struct ihba *h)
 	queue_work(h->wq, &h->event_work);
 }
 
+/*
+ * Session reset, the step of the error handler between a target reset
+ * and a controller reset (spec: escalation): LOGOUT of this one session
+ * (the adapter ends its commands first), then LOGIN with the same
+ * parameters.  The target, its id and its devices stay.  0: the session
+ * is back.
+ */
+int ihba_session_reset(struct ihba *h, unsigned int id)
+{
+	struct ihba_session *s = &h->sess[id];
+	int ret;
+
+	mutex_lock(&h->sess_mutex);
+	if (!s->used) {
+		mutex_unlock(&h->sess_mutex);
+		return -ENODEV;
+	}
+	dev_warn(&h->pdev->dev, "session reset: logging out of %s (session %#x) and in again\n",
+		 s->target, s->sid);
+	ihba_sess_set(h, s, false, s->failed);
+	if (s->sid) {
+		ihba_logout_sid(h, s->sid);
+		ihba_set_sid(h, s, 0);
+	}
+	ret = ihba_relogin(h, id, "after a session reset");
+	if (!ret && !s->sid)
+		ret = -EAGAIN;	/* already logged in: the resync adopts it */
+	if (ret)
+		queue_delayed_work(h->wq, &h->relogin_dwork,
+				   max(ihba_relogin_interval, 1u) * HZ);
+	mutex_unlock(&h->sess_mutex);
+	return ret;
+}
+
 /* LOGIN; on success the session becomes a target and is scanned. */
 int ihba_login(struct ihba *h, struct iscsi_hba_login_params *p,
 	       struct ihba_admin_req *req, u32 *target_id)
 {
 	struct device *dev = &h->pdev->dev;
+	struct device *parent;
 	struct ihba_session *s;
-	unsigned int id;
 	u32 status, sid;
 	u16 port;
-	int ret;
+	int ret, id;
 
+	/* Strings from user space: the device checks them, printk must not run off. */
+	p->target_name[ISCSI_HBA_STRING_FIELD - 1] = 0;
+	p->portal_host[ISCSI_HBA_STRING_FIELD - 1] = 0;
 	req->in = kmemdup(p, sizeof(*p), GFP_KERNEL);
 	if (!req->in)
 		return -ENOMEM;
@@ -552,39 +883,42 @@ int ihba_login(struct ihba *h, struct iscsi_hba_login_params *p,
 		return 0;
 	}
 	sid = req->ctx.result;
-	id = ihba_sid_slot(sid);
 	if (status)
 		dev_warn(dev, "login to %s: %s (%#x): %s\n", p->target_name,
 			 ihba_isdsc(status), status,
 			 iscsi_hba_isdsc_meaning(status) ?: "warning");
-	if (id >= h->max_sessions) {
-		dev_err(dev, "LOGIN returned session id %#x out of range\n", sid);
-		return 0;
-	}
 
 	mutex_lock(&h->sess_mutex);
+	/* A session the driver still stands for (e.g. logging in again): reuse it. */
+	id = ihba_identity_id(h, p->target_name, p->portal_host, port);
+	if (id >= 0 && h->sess[id].sid && h->sess[id].sid != sid) {
+		ihba_logout_sid(h, h->sess[id].sid);
+		ihba_set_sid(h, &h->sess[id], 0);
+	}
+	if (id < 0)
+		id = ihba_alloc_id(h, p->target_name, p->portal_host, port);
+	if (id < 0) {
+		mutex_unlock(&h->sess_mutex);
+		dev_err(dev, "no target id left for session %#x\n", sid);
+		return 0;
+	}
 	s = &h->sess[id];
-	if (s->sid && s->sid != sid)
-		ihba_sess_remove(h, id, true);
 	kfree_sensitive(s->params);
 	s->params = kmemdup(p, sizeof(*p), GFP_KERNEL);
-	strscpy(s->target, p->target_name, sizeof(s->target));
-	strscpy(s->portal, p->portal_host, sizeof(s->portal));
-	s->port = port;
 	s->host_configured = false;
-	s->blocked = false;
+	ihba_set_sid(h, s, sid);
+	ihba_sess_attach(h, id);
+	ihba_sess_up(h, id);
 	s->scanned = true;
-	spin_lock_irq(&h->sess_lock);
-	s->sid = sid;
-	s->live = true;
-	s->failed = false;
-	spin_unlock_irq(&h->sess_lock);
+	parent = get_device(ihba_cls_target_parent(h, id));
 	mutex_unlock(&h->sess_mutex);
 
 	dev_info(dev, "logged in to %s at %s:%u: session %#x, target %u:0:%u\n",
 		 s->target, s->portal, port, sid, h->shost->host_no, id);
-	scsi_scan_target(&h->shost->shost_gendev, 0, id, SCAN_WILD_CARD,
-			 SCSI_SCAN_INITIAL);
+	if (parent) {
+		scsi_scan_target(parent, 0, id, SCAN_WILD_CARD, SCSI_SCAN_INITIAL);
+		put_device(parent);
+	}
 	*target_id = id;
 	return 0;
 }
@@ -592,12 +926,12 @@ int ihba_login(struct ihba *h, struct iscsi_hba_login_params *p,
 /* LOGOUT, after removing the target's devices. */
 int ihba_logout(struct ihba *h, u32 sid, struct ihba_admin_req *req)
 {
-	unsigned int id = ihba_sid_slot(sid);
-	int ret;
+	int ret, id;
 
 	mutex_lock(&h->sess_mutex);
-	if (id < h->max_sessions && h->sess[id].sid == sid)
-		ihba_sess_remove(h, id, !h->sess[id].live);
+	id = ihba_sid_id(h, sid);
+	if (id >= 0)
+		ihba_sess_remove(h, id);
 	mutex_unlock(&h->sess_mutex);
 
 	req->sqe.hdr.opcode = ISCSI_HBA_ADM_LOGOUT;
@@ -609,4 +943,60 @@ int ihba_logout(struct ihba *h, u32 sid, struct ihba_admin_req *req)
 	else if (!ret)
 		dev_info(&h->pdev->dev, "logged out of session %#x\n", sid);
 	return ret;
+}
+
+/* Logout by target id (iscsiadm -m session -u): as ihba_logout(). */
+int ihba_logout_id(struct ihba *h, unsigned int id)
+{
+	struct ihba_admin_req req = { };
+	u32 sid;
+	int ret;
+
+	mutex_lock(&h->sess_mutex);
+	sid = h->sess[id].used ? h->sess[id].sid : 0;
+	if (!sid && h->sess[id].used)
+		ihba_sess_remove(h, id);	/* no adapter session to end */
+	mutex_unlock(&h->sess_mutex);
+	if (!sid)
+		return 0;
+	ret = ihba_logout(h, sid, &req);
+	ihba_admin_req_free(&req);
+	if (!ret && ISCSI_HBA_STATUS_IS_ERROR(req.ctx.status))
+		ret = -EIO;
+	return ret;
+}
+
+/*
+ * Adapter removal: the targets and class sessions go; the entries stay
+ * for the LOGOUTs that follow.
+ */
+void ihba_sess_detach_all(struct ihba *h)
+{
+	struct ihba_session *s;
+	struct device *dev;
+	unsigned int id;
+
+	for (id = 0; id < h->max_sessions; id++) {
+		s = &h->sess[id];
+		dev = get_device(ihba_cls_target_parent(h, id));
+		if (!dev)
+			continue;
+		scsi_remove_target(dev);
+		put_device(dev);
+		mutex_lock(&h->sess_mutex);
+		ihba_cls_destroy(s);
+		mutex_unlock(&h->sess_mutex);
+	}
+}
+
+/* Logout by identity (a flash node); -ENOENT if not logged in. */
+int ihba_logout_identity(struct ihba *h, const char *target,
+			 const char *portal, u16 port)
+{
+	int id;
+
+	mutex_lock(&h->sess_mutex);
+	id = ihba_identity_id(h, target, portal, port);
+	mutex_unlock(&h->sess_mutex);
+	return id < 0 ? -ENOENT : ihba_logout_id(h, id);
 }

@@ -18,7 +18,17 @@
 #                   fio, transient/persistent write errors, an error
 #                   after the data landed; nothing acknowledged is lost
 #   hba-target-lost the target refuses reconnection: SESSION_FAILED, I/O
-#                   fails fast, logout frees the slot, login again works
+#                   fails fast, the driver frees the slot and logs in
+#                   again until the target is back: the disk returns
+#   hba-eh-ladder   LUNs 256 and 300 scan; a timed-out READ whose abort
+#                   and LUN reset fail ends in a session reset, not a
+#                   controller reset: the other session is untouched
+#   hba-iscsiadm    scsi_transport_iscsi sysfs, open-iscsi's iscsiadm -m
+#                   session [-P 3], udev by-path names (udevadm test),
+#                   flash node logout/login (netlink, as iscsiadm would)
+#   hba-recovery    the same ladder ending in a controller reset, with
+#                   ext4 mounted and fio verifying: same disk although
+#                   the session moved slots; a second adapter untouched
 #   hba-reset       LUN reset and host (controller) reset under fio
 #                   verify, with a host-configured and a guest session
 #   hba-unload      rmmod while a session reconnects, modprobe again
@@ -40,7 +50,7 @@ CACHE=${ISCSI_HBA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsi-hba}
 RUN=$TOP/tests/guest/run.sh
 KO=${HBA_KO:-$TOP/guest/linux/iscsi_hba.ko}
 SIZE_MB=64
-ALL_TESTS=(hba-disk hba-fs hba-fio-verify hba-sgchain hba-login hba-faults hba-target-lost hba-reset hba-unload hba-intx)
+ALL_TESTS=(hba-disk hba-fs hba-fio-verify hba-sgchain hba-login hba-faults hba-target-lost hba-reset hba-eh-ladder hba-recovery hba-iscsiadm hba-unload hba-intx)
 
 log() { echo "hba-tests: $*" >&2; }
 
@@ -205,13 +215,17 @@ test_hba_unload() {
     )
 }
 
-# hba-sgvec (tests/guest/tools), built static for the guest.
-build_sgvec() {
-    SGVEC=$CACHE/guest/hba-sgvec
-    if [ ! -x "$SGVEC" ] || [ "$TOP/tests/guest/tools/hba-sgvec.c" -nt "$SGVEC" ]; then
-        gcc -static -O2 -Wall -Wextra -Werror -o "$SGVEC" "$TOP/tests/guest/tools/hba-sgvec.c"
+# build_tool <name>: tests/guest/tools/<name>.c, static for the guest,
+# into $CACHE/guest/<name>; prints the path.
+build_tool() {
+    local bin=$CACHE/guest/$1 src=$TOP/tests/guest/tools/$1.c
+    if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+        gcc -static -O2 -Wall -Wextra -Werror -o "$bin" "$src"
     fi
+    echo "$bin"
 }
+
+build_sgvec() { SGVEC=$(build_tool hba-sgvec); }
 
 test_hba_sgchain() {
     build_sgvec
@@ -244,6 +258,105 @@ test_hba_reset() {
     )
 }
 
+# add_target <tid> <iqn> <MiB> [lun...]: a second (third...) target of
+# this test's tgtd, open to everyone; LUN 1 unless LUN numbers are given.
+add_target() {
+    local tid=$1 iqn=$2 mb=$3 lun
+    shift 3
+    _tgtadm --op new --mode target --tid "$tid" -T "$iqn"
+    for lun in "${@:-1}"; do
+        truncate -s "${mb}M" "$TGTD_DIR/t$tid-$lun.img"
+        _tgtadm --op new --mode logicalunit --tid "$tid" --lun "$lun" --bstype rdwr \
+            -b "$TGTD_DIR/t$tid-$lun.img"
+    done
+    _tgtadm --op bind --mode target --tid "$tid" -I ALL
+}
+
+# tgtd.sh removes tid 1 only; it exits sooner without the others
+del_targets() {
+    local tid
+    for tid in "$@"; do
+        _tgtadm --op update --mode target --tid "$tid" -n state -v offline > /dev/null 2>&1 || true
+        _tgtadm --op delete --force --mode target --tid "$tid" > /dev/null 2>&1 || true
+    done
+}
+
+# rules <rule>...: a fault-rules property value (";" between rules, ","
+# inside a -device value written ",,")
+rules() {
+    local IFS=';' r=("$@")
+    echo "${r[*]//,/,,}"
+}
+
+# Target A (tid 1) gets LUNs 256 (3 MiB) and 300 (5 MiB); target B (tid
+# 2): its READ at FAULT_LBA_EH is held for 8 s once, and ABORT TASK and LUN
+# RESET for it fail once each.
+FAULT_LBA_EH=40960
+
+test_hba_eh_ladder() {
+    (
+        . "$TOP/tests/guest/tgtd.sh"
+        tgtd_start "$SIZE_MB" 1
+        local rc=0 iqn2=$TGTD_IQN-2
+        truncate -s 3M "$TGTD_DIR/l256.img"
+        truncate -s 5M "$TGTD_DIR/l300.img"
+        _tgtadm --op new --mode logicalunit --tid 1 --lun 256 --bstype rdwr -b "$TGTD_DIR/l256.img"
+        _tgtadm --op new --mode logicalunit --tid 1 --lun 300 --bstype rdwr -b "$TGTD_DIR/l300.img"
+        add_target 2 "$iqn2" 32
+        run_guest hba-eh-ladder -a "guest.iqn2=$iqn2" -a "guest.lba_eh=$FAULT_LBA_EH" \
+            -a iscsi_hba.io_timeout=5 \
+            -- -device "$(hba_dev "fault-rules=$(rules \
+                "op=scsi,target=$iqn2,opcode=0x28,lba-start=$FAULT_LBA_EH,lba-end=$((FAULT_LBA_EH + 7)),action=delay,delay-ms=8000" \
+                "op=tmf,target=$iqn2,opcode=1,action=status,status=SCSI_REQUEST_FAILED" \
+                "op=tmf,target=$iqn2,opcode=5,action=status,status=SCSI_REQUEST_FAILED")")" || rc=$?
+        del_targets 2
+        exit "$rc"
+    )
+}
+
+# The host-configured target and a guest login to a second one (tid 2).
+test_hba_iscsiadm() {
+    local fnode
+    fnode=$(build_tool hba-fnode)
+    (
+        . "$TOP/tests/guest/tgtd.sh"
+        tgtd_start "$SIZE_MB" 1
+        local rc=0 iqn2=$TGTD_IQN-2
+        add_target 2 "$iqn2" 32
+        # shellcheck disable=SC2046
+        run_guest hba-iscsiadm -k "$fnode" -a "guest.iqn2=$iqn2" -- -device "$(hba_dev)" $(host_target) || rc=$?
+        del_targets 2
+        exit "$rc"
+    )
+}
+
+# Adapter 0 (guest logins to A = tid 1 and B = tid 2): B's READ at
+# FAULT_LBA_EH is held for 8 s once, ABORT TASK and LUN RESET for B fail once,
+# and so does B's second LOGIN (the session reset's): the error handler
+# ends with a controller reset.  Adapter 1: host-configured C (tid 3) and
+# a guest login to D (tid 4).
+test_hba_recovery() {
+    (
+        . "$TOP/tests/guest/tgtd.sh"
+        tgtd_start "$SIZE_MB" 1
+        local rc=0 iqn2=$TGTD_IQN-2 iqn3=$TGTD_IQN-3 iqn4=$TGTD_IQN-4
+        add_target 2 "$iqn2" 64
+        add_target 3 "$iqn3" 16
+        add_target 4 "$iqn4" 32
+        run_guest hba-recovery -t 300 -a "guest.iqn2=$iqn2" -a "guest.iqn3=$iqn3" \
+            -a "guest.iqn4=$iqn4" -a "guest.lba_eh=$FAULT_LBA_EH" -a iscsi_hba.io_timeout=5 \
+            -- -device "$(hba_dev "fault-rules=$(rules \
+                "op=scsi,target=$iqn2,opcode=0x28,lba-start=$FAULT_LBA_EH,lba-end=$((FAULT_LBA_EH + 7)),action=delay,delay-ms=8000" \
+                "op=tmf,target=$iqn2,opcode=1,action=status,status=SCSI_REQUEST_FAILED" \
+                "op=tmf,target=$iqn2,opcode=5,action=status,status=SCSI_REQUEST_FAILED" \
+                "op=login,target=$iqn2,nth=2,action=status,status=AUTHENTICATION_FAILURE")")" \
+            -device "iscsi-hba,id=hba1,guest-portals=$TGTD_PORTAL" \
+            -object "iscsi-hba-target,id=t3,hba=hba1,portal=$TGTD_PORTAL,target=$iqn3" || rc=$?
+        del_targets 2 3 4
+        exit "$rc"
+    )
+}
+
 # The target goes away for good: the guest asks the host to unbind the
 # target (new logins are refused, the running session stays), the adapter
 # drops the connection on a WRITE (fault rule), reconnecting fails until
@@ -264,6 +377,7 @@ test_hba_target_lost() {
         tgtd_start "$SIZE_MB" 1
         local rule="op=scsi,direction=write,lba-start=$FAULT_LBA_LOST,lba-end=$((FAULT_LBA_LOST + 7)),action=disconnect"
         run_guest_hooked target_acl hba-target-lost -a "guest.lba_lost=$FAULT_LBA_LOST" \
+            -a iscsi_hba.relogin_interval=2 \
             -- -device "$(hba_dev "fault-rules=${rule//,/,,}")"
     )
 }

@@ -102,3 +102,59 @@ hba_now() { date +%s; }
 hba_sid_of() {
     $HBA_CTL list 2>/dev/null | awk -v t="$1" '$3 == t { print $1; exit }'
 }
+
+# "scsi H:0:T:*" of an iscsi-hba-ctl login/list line -> "H:0:T"
+hba_hct_of() { echo "$1" | sed -n 's/.* scsi \([0-9]*:0:[0-9]*\):\*.*/\1/p' | head -n 1; }
+
+# /dev/sdX of SCSI device H:C:T:L, if sd has it
+hba_disk_of() {
+    for _b in /sys/class/scsi_device/"$1"/device/block/*; do
+        [ -e "$_b" ] && echo "/dev/${_b##*/}" && return 0
+    done
+    return 1
+}
+
+# the H:C:T:L a /dev/sdX sits on
+hba_hctl() { basename "$(readlink -f "/sys/block/${1#/dev/}/device")"; }
+
+# fio_verify_bg <name> <file> <size>: randwrite + crc32c verify, QD8, in
+# the background; fio_verify_check <name> reports it (after wait).
+fio_verify_bg() {
+    timeout 240 fio --name="$1" --filename="$2" --direct=1 --ioengine=libaio \
+        --rw=randwrite --bs=4k --iodepth=8 --size="$3" \
+        --verify=crc32c --do_verify=1 --verify_fatal=1 --minimal > "/tmp/fio-$1.out" 2>&1
+    echo $? > "/tmp/fio-$1.rc"
+}
+fio_verify_check() {
+    _rc=$(cat "/tmp/fio-$1.rc" 2>/dev/null)
+    _line=$(grep '^3;' "/tmp/fio-$1.out" | tail -n 1)
+    _err=$(echo "$_line" | cut -d';' -f5)
+    _wr=$(echo "$_line" | cut -d';' -f47)
+    _rd=$(echo "$_line" | cut -d';' -f6)
+    if [ "$_rc" = 0 ] && [ "$_err" = 0 ] && [ "${_wr:-0}" -gt 0 ] && [ "${_rd:-0}" -gt 0 ]; then
+        pass "$2" "wrote $_wr KiB, verified $_rd KiB"
+    else
+        fail "$2" "rc=$_rc err=$_err: $(grep -v '^3;' "/tmp/fio-$1.out" | tail -n 3)"
+    fi
+}
+
+# hba_eh_prepare <disk> <lba>: random data at <lba>; its first 4 KiB,
+# what a READ there must return, in /tmp/eh-want
+hba_eh_prepare() {
+    hba_pattern /tmp/eh-data 1
+    hba_write /tmp/eh-data "$1" $(($2 * 512)) > /dev/null
+    head -c 4096 /tmp/eh-data > /tmp/eh-want
+}
+
+# hba_eh_read <disk> <lba>: READ 4 KiB at <lba> (a fault rule holds it,
+# the error handler recovers); sets eh_out, eh_rc, eh_secs, eh_msgs (the
+# kernel log meanwhile); eh_same: did it return /tmp/eh-want?
+hba_eh_read() {
+    hba_mark
+    _t0=$(hba_now)
+    eh_out=$(timeout 200 dd if="$1" of=/tmp/eh-read bs=4k skip=$(($2 / 8)) count=1 iflag=direct 2>&1)
+    eh_rc=$?
+    eh_secs=$(($(hba_now) - _t0))
+    eh_msgs=$(hba_dmesg_since)
+}
+eh_same() { [ "$eh_rc" = 0 ] && cmp -s /tmp/eh-want /tmp/eh-read; }

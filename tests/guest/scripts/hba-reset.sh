@@ -39,15 +39,9 @@ hctl_b=$(basename "$(readlink -f "/sys/block/${b#/dev/}/device")")
 pass hba-reset-setup "A=$a ($hctl_a, host-configured) B=$b ($hctl_b, guest login)"
 before=$(ctl list)
 
-fio_bg() {
-    timeout 150 fio --name="$1" --filename="$2" --direct=1 --ioengine=libaio \
-        --rw=randwrite --bs=4k --iodepth=16 --size=24M \
-        --verify=crc32c --do_verify=1 --verify_fatal=1 --minimal > "/tmp/fio-$1.out" 2>&1
-    echo $? > "/tmp/fio-$1.rc"
-}
-fio_bg a "$a" &
+fio_verify_bg a "$a" 24M &
 pa=$!
-fio_bg b "$b" &
+fio_verify_bg b "$b" 24M &
 pb=$!
 
 sleep 2
@@ -81,18 +75,8 @@ else
 fi
 
 wait $pa $pb
-for j in a b; do
-    rc=$(cat /tmp/fio-$j.rc)
-    line=$(grep '^3;' /tmp/fio-$j.out | tail -n 1)
-    err=$(echo "$line" | cut -d';' -f5)
-    wr=$(echo "$line" | cut -d';' -f47)
-    rd=$(echo "$line" | cut -d';' -f6)
-    if [ "$rc" = 0 ] && [ "$err" = 0 ] && [ "${wr:-0}" -gt 0 ] && [ "${rd:-0}" -gt 0 ]; then
-        pass "hba-reset-fio-$j" "wrote $wr KiB, verified $rd KiB across the resets"
-    else
-        fail "hba-reset-fio-$j" "rc=$rc err=$err: $(grep -v '^3;' /tmp/fio-$j.out | tail -n 3)"
-    fi
-done
+fio_verify_check a hba-reset-fio-a
+fio_verify_check b hba-reset-fio-b
 
 after=$(ctl list)
 if [ "$(echo "$after" | grep -c ' logged-in ')" = 2 ] && [ "$after" != "$before" ] &&
