@@ -16,6 +16,8 @@
 #include "qemu/module.h"
 #include "qemu/units.h"
 #include "qemu/cutils.h"
+#include "qemu/datadir.h"
+#include "qemu/error-report.h"
 #include "qapi/error.h"
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
@@ -541,6 +543,30 @@ static void iscsi_hba_default_initiator_name(IscsiHbaState *s)
     }
 }
 
+/*
+ * The default option ROM holds the UEFI driver (guest/uefi), built by
+ * scripts/build-uefi-driver.sh.  Without it the adapter still works, only
+ * UEFI firmware cannot boot from it: say so instead of refusing to start,
+ * as QEMU would for a missing romfile.  An explicit romfile= must exist.
+ */
+static void iscsi_hba_check_default_rom(PCIDevice *pci)
+{
+    PCIDeviceClass *pc = PCI_DEVICE_GET_CLASS(pci);
+    g_autofree char *path = NULL;
+
+    if (pci->romfile || !pc->romfile) {
+        return;
+    }
+    path = qemu_find_file(QEMU_FILE_TYPE_BIOS, pc->romfile);
+    if (!path) {
+        warn_report("iscsi-hba: option ROM %s not found: UEFI firmware "
+                    "cannot boot from this adapter (build it with "
+                    "scripts/build-uefi-driver.sh, or set romfile=)",
+                    pc->romfile);
+        pci->romfile = g_strdup("");
+    }
+}
+
 static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
 {
     ERRP_GUARD();
@@ -560,6 +586,7 @@ static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
         return;
     }
     iscsi_hba_default_initiator_name(s);
+    iscsi_hba_check_default_rom(pci);
 
     pci_config_set_interrupt_pin(pci->config, 1);
 
@@ -676,6 +703,7 @@ static void iscsi_hba_class_init(ObjectClass *oc, void *data)
     pc->subsystem_id = ISCSI_HBA_PCI_SUBDEVICE_ID;
     pc->class_id = ISCSI_HBA_PCI_CLASS >> 8;
     pc->revision = ISCSI_HBA_PCI_REVISION;
+    pc->romfile = "efi-iscsi-hba.rom";
 
     set_bit(DEVICE_CATEGORY_STORAGE, dc->categories);
     dc->desc = "iSCSI host bus adapter";
