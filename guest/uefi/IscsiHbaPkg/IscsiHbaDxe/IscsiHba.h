@@ -99,6 +99,7 @@ typedef struct {
   BOOLEAN                            Broken;  // a poll timed out: disabled
 
   UINT32                             TargetSession[ISCSI_HBA_FW_MAX_TARGETS];
+  BOOLEAN                            TargetLoggedIn[ISCSI_HBA_FW_MAX_TARGETS];
   UINTN                              TargetCount;
   ISCSI_HBA_LUN                      Luns[ISCSI_HBA_FW_MAX_LUNS];
   UINTN                              LunCount;

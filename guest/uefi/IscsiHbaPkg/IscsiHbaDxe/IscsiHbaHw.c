@@ -620,7 +620,12 @@ IscsiHbaWaitForSessions (
 
     LoggedIn = 0;
     for (Index = 0; Index < Dev->TargetCount; Index++) {
-      if (IscsiHbaSessionLoggedIn (Dev, Dev->TargetSession[Index], &Reported[Index])) {
+      Dev->TargetLoggedIn[Index] = IscsiHbaSessionLoggedIn (
+                                     Dev,
+                                     Dev->TargetSession[Index],
+                                     &Reported[Index]
+                                     );
+      if (Dev->TargetLoggedIn[Index]) {
         LoggedIn++;
       }
     }
@@ -787,7 +792,9 @@ IscsiHbaInit (
 
   IscsiHbaWaitForSessions (Dev);
   for (Target = 0; Target < Dev->TargetCount; Target++) {
-    IscsiHbaScanTarget (Dev, Target);
+    if (Dev->TargetLoggedIn[Target]) {
+      IscsiHbaScanTarget (Dev, Target);
+    }
   }
 
   DEBUG ((DEBUG_INFO, "IscsiHba: %u sessions, %u LUNs\n", Dev->TargetCount, Dev->LunCount));

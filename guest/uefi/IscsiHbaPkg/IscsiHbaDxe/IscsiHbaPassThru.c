@@ -507,8 +507,13 @@ IscsiHbaResetTargetLun (
   //
   // result is the iSCSI TMF response; 0 is "function complete".
   //
-  if ((Cqe.status != ISCSI_HBA_STATUS_SUCCESS) || (Cqe.result != 0)) {
+  if (Cqe.status != ISCSI_HBA_STATUS_SUCCESS) {
     IscsiHbaReportStatus ("LUN RESET", Cqe.status);
+    return EFI_DEVICE_ERROR;
+  }
+
+  if (Cqe.result != 0) {
+    DEBUG ((DEBUG_ERROR, "IscsiHba: LUN RESET response %Lu\n", Cqe.result));
     return EFI_DEVICE_ERROR;
   }
 
