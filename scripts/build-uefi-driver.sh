@@ -17,6 +17,7 @@
 #   efi-iscsi-hba.rom      the result, also linked into the QEMU build's data
 #                          directory (qemu-bundle) when $ISCSI_HBA_CACHE/env
 #                          names one, so the device's default romfile resolves
+#   efi-iscsi-hba.rom.key  hash of its inputs: an unchanged call costs a hash
 set -Eeuo pipefail
 shopt -s inherit_errexit
 
@@ -130,10 +131,24 @@ link_into_qemu() {
     [ -n "$datadir" ] && ln -sfn "$rom" "$datadir/$ROM_NAME"
 }
 
+input_hash() {
+    {
+        echo "$1"
+        cat "$0" "$ABI"
+        find "$PKG" -type f | LC_ALL=C sort | xargs cat
+    } | sha256sum | cut -c1-16
+}
+
 main() {
-    local src ws efi start=$SECONDS
+    local src ws efi key start=$SECONDS
     install_tools
     src=$(fetch_source)
+    key=$(input_hash "$(basename "$src")")
+    if [ -f "$EDK/$ROM_NAME" ] && [ "$(cat "$EDK/$ROM_NAME.key" 2>/dev/null)" = "$key" ]; then
+        link_into_qemu "$EDK/$ROM_NAME"
+        echo "UEFI_ROM=$EDK/$ROM_NAME"
+        return
+    fi
     build_basetools "$src"
     ws=$EDK/ws-$(basename "$src")
     prepare_workspace "$ws"
@@ -141,6 +156,7 @@ main() {
     efi=$ws/Build/IscsiHba/RELEASE_GCC5/X64/IscsiHbaDxe.efi
     [ -f "$efi" ] || die "no $efi after the build"
     make_rom "$src" "$efi" "$EDK/$ROM_NAME"
+    echo "$key" > "$EDK/$ROM_NAME.key"
     link_into_qemu "$EDK/$ROM_NAME"
     log "done in $((SECONDS - start))s: $(stat -c %s "$efi") bytes .efi, $(stat -c %s "$EDK/$ROM_NAME") bytes ROM"
     echo "UEFI_ROM=$EDK/$ROM_NAME"

@@ -14,18 +14,27 @@
 #                 given the wrong secret: tgtd rejects the login, the driver
 #                 prints ISDSC_AUTHENTICATION_FAILURE by name and still boots
 #                 the other target's LUN
+#   uefi-linux    the bootable image (scripts/boot-image.sh) on the LUN:
+#                 OVMF boots GRUB from it, GRUB loads the kernel and initrd
+#                 through the driver, Linux mounts its root from the LUN
+#                 (tests/guest/scripts/boot-persist.sh), writes a file,
+#                 reboots through the firmware again and finds it; the
+#                 driver disabled the adapter at ExitBootServices (trace:
+#                 the firmware's enable is followed by a disable before the
+#                 kernel prints anything)
 #
-# Independent of the bootable Linux image: the LUN holds a FAT partition
-# with GRUB only.  Prints "GUEST-TEST: <name> PASS|FAIL" per test, and
-# the boot times (ms) measured on the serial console.  Serial logs:
-# $CACHE/guest/logs/<test>.*.log.
+# uefi-rom and uefi-login-status do not need the Linux image: the LUN holds
+# a FAT partition with GRUB only.  Prints "GUEST-TEST: <name> PASS|FAIL"
+# per test, and uefi-linux's boot times.  Serial logs (each line prefixed
+# with ms since QEMU started): $CACHE/guest/logs/<test>.*.log.
 set -Eeuo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${ISCSI_HBA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsi-hba}
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
-ALL_TESTS=(uefi-rom uefi-login-status)
+ALL_TESTS=(uefi-rom uefi-login-status uefi-linux)
+ESP_LUN_MB=32
 
 log() { echo "uefi-tests: $*" >&2; }
 trap 'log "failed: line $LINENO: $BASH_COMMAND"' ERR
@@ -43,15 +52,17 @@ ensure_built() {
     QEMU_BIN=$(sed -n 's/^QEMU_BIN=//p' "$CACHE/env")
 }
 
-# make_esp_image <file> <token>: MBR, one FAT partition with GRUB as the
-# removable-media loader; GRUB finds its config by a file search and prints
-# the token file.  No loop devices, no mounts.
+# make_esp_image <lun file> <token>: MBR, one FAT partition with GRUB as
+# the removable-media loader; GRUB finds its config by a file search and
+# prints the token file.  No loop devices, no mounts.  Written into the
+# LUN's file in place: tgtd has it open.
 make_esp_image() {
-    local img=$1 token=$2 dir
+    local lun=$1 token=$2 dir img
     dir=$(mktemp -d)
-    truncate -s 32M "$img"
+    img=$dir/esp.img
+    truncate -s ${ESP_LUN_MB}M "$img"
     echo 'start=2048, type=ef' | sfdisk -q "$img"
-    mkfs.vfat -F 16 --offset 2048 -n ISCSIHBA "$img" $(((32 * 1024 * 1024 - 2048 * 512) / 1024)) > /dev/null
+    mkfs.vfat -F 16 --offset 2048 -n ISCSIHBA "$img" $(((ESP_LUN_MB * 1024 * 1024 - 2048 * 512) / 1024)) > /dev/null
     cat > "$dir/embedded.cfg" <<'CFG'
 search --no-floppy --file --set=root /iscsi-hba-token
 configfile ($root)/grub.cfg
@@ -69,25 +80,46 @@ CFG
     mmd -i "$img@@1M" ::/EFI ::/EFI/BOOT
     mcopy -i "$img@@1M" "$dir/BOOTX64.EFI" ::/EFI/BOOT/
     mcopy -i "$img@@1M" "$dir/grub.cfg" "$dir/iscsi-hba-token" ::/
+    dd if="$img" of="$lun" bs=1M conv=notrunc status=none
     rm -rf "$dir"
 }
 
+# Prefix every line with the milliseconds since the start (wall clock
+# start in the first line), for boot times and ordering against the trace.
+stamp_lines() {
+    /usr/bin/python3 -u -c '
+import sys, time
+t0 = time.time()
+print("0 T0 %.6f" % t0)
+for line in sys.stdin.buffer:
+    sys.stdout.buffer.write(b"%d " % int((time.time() - t0) * 1000) + line)
+    sys.stdout.flush()
+'
+}
+
 # boot_ovmf <log> <extra -device options> [QEMU args...]: OVMF with a
-# private copy of the variable store; QEMU exits when GRUB halts (or after
-# the timeout).
+# private copy of the variable store; QEMU exits when the guest powers off
+# or GRUB halts (or after the timeout).  Trace of enable/disable: <log>.trace
 boot_ovmf() {
     local glog=$1 devopts=$2 vars rc=0
     shift 2
     vars=$(mktemp)
     cp "$OVMF_VARS" "$vars"
-    timeout 300 "$QEMU_BIN" -machine q35 -accel tcg -m 256 -nodefaults \
-        -display none -serial "file:$glog" -nic none -no-reboot \
+    timeout 400 "$QEMU_BIN" -machine q35 -accel tcg -m 512 -nodefaults \
+        -display none -serial stdio -nic none \
+        -D "$glog.trace" -msg timestamp=on -trace iscsi_hba_enable -trace iscsi_hba_disable \
         -drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE" \
         -drive "if=pflash,format=raw,unit=1,file=$vars" \
         -object "iscsi-hba-target,id=t0,hba=hba0,portal=$TGTD_PORTAL,target=$TGTD_IQN" \
-        -device "iscsi-hba,id=hba0$devopts" "$@" > "$glog.qemu" 2>&1 || rc=$?
+        -device "iscsi-hba,id=hba0$devopts" "$@" 2> "$glog.qemu" < /dev/null |
+        stamp_lines > "$glog" || rc=$?
     rm -f "$vars"
     return "$rc"
+}
+
+# ms of the first serial line matching an ERE, or nothing
+ms_at() {
+    grep -a -m1 -E "$1" "$2" | cut -d' ' -f1
 }
 
 # Milliseconds from QEMU start until a console line matching $2 appeared,
@@ -121,6 +153,7 @@ check_lun_boot() {
 
 run_test_uefi_rom() {
     local glog token
+    tgtd_start "$ESP_LUN_MB" 1 > /dev/null
     glog=$(new_log uefi-rom)
     token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
     make_esp_image "$TGTD_DIR/lun1.img" "$token"
@@ -130,7 +163,9 @@ run_test_uefi_rom() {
 }
 
 run_test_uefi_login_status() {
-    local glog token chap_iqn=$TGTD_IQN-chap ok=0
+    local glog token chap_iqn ok=0
+    tgtd_start "$ESP_LUN_MB" 1 > /dev/null
+    chap_iqn=$TGTD_IQN-chap
     glog=$(new_log uefi-login-status)
     token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
     make_esp_image "$TGTD_DIR/lun1.img" "$token"
@@ -152,11 +187,59 @@ run_test_uefi_login_status() {
     return "$ok"
 }
 
+# The firmware disabled the adapter at ExitBootServices: its first enable
+# is followed by a disable earlier than the kernel's first console line
+# (the Linux driver's own reset comes seconds later).
+check_quiesced() {
+    local glog=$1 t0 t_linux t_dis
+    t0=$(sed -n '1s/^0 T0 //p' "$glog")
+    t_linux=$(ms_at '\] Linux version' "$glog")
+    t_dis=$(grep -a -m1 -A1000 'iscsi_hba_enable' "$glog.trace" | grep -a -m1 'iscsi_hba_disable' |
+            sed -n 's/^[0-9]*@\([0-9.]*\):.*/\1/p')
+    if [ -n "$t0" ] && [ -n "$t_linux" ] && [ -n "$t_dis" ] &&
+       /usr/bin/python3 -c "import sys; sys.exit(not ($t_dis - $t0) * 1000 < $t_linux)"; then
+        log "uefi-linux: ok: adapter disabled at ExitBootServices, before the kernel ran"
+        return 0
+    fi
+    log "uefi-linux: MISSING: disable before the kernel (t0=$t0 linux=${t_linux}ms disable=$t_dis)"
+    return 1
+}
+
+run_test_uefi_linux() {
+    local glog token t_bds t_linux t_shell ok=0 BOOT_IMAGE= BOOT_IMAGE_MB=
+    eval "$(bash "$TOP/scripts/boot-image.sh")"
+    [ -f "$BOOT_IMAGE" ] || { log "uefi-linux: no boot image"; return 1; }
+    tgtd_start "$BOOT_IMAGE_MB" 1 > /dev/null
+    dd if="$BOOT_IMAGE" of="$TGTD_DIR/lun1.img" bs=1M conv=notrunc,sparse status=none
+    glog=$(new_log uefi-linux)
+    token=uefi-$(od -An -N6 -tx8 /dev/urandom | tr -d ' ')
+    boot_ovmf "$glog" "" \
+        -fw_cfg "name=opt/org.iscsi-hba/args,string=script=boot-persist token=$token" ||
+        { log "uefi-linux: QEMU: $(tail -n 3 "$glog.qemu")"; return 1; }
+    grep -a -E 'GUEST-TEST: ' "$glog" | cut -d' ' -f2- >&2
+    check uefi-linux "Linux root on the LUN behind iscsi_hba" 'GUEST-TEST: root PASS' "$glog" || ok=1
+    check uefi-linux "the guest rebooted" 'BOOT-REBOOTING' "$glog" || ok=1
+    [ "$(grep -a -c 'BdsDxe: starting Boot[0-9A-F]* .*/Scsi(0x0,0x1)' "$glog")" -ge 2 ] ||
+        { log "uefi-linux: MISSING: two firmware boots from Scsi(0x0,0x1)"; ok=1; }
+    check uefi-linux "the file written before the reboot is there" \
+        "GUEST-TEST: persist PASS .*$token" "$glog" || ok=1
+    check uefi-linux "guest job finished" 'GUEST-DONE rc=0' "$glog" || ok=1
+    check_quiesced "$glog" || ok=1
+    t_bds=$(ms_at 'BdsDxe: loading Boot' "$glog")
+    t_linux=$(ms_at '\] Linux version' "$glog")
+    t_shell=$(ms_at 'boot-persist: firmware' "$glog")
+    if [ -n "$t_bds" ] && [ -n "$t_linux" ] && [ -n "$t_shell" ]; then
+        log "uefi-linux: first boot (TCG): firmware ${t_bds} ms (to the boot option)," \
+            "loader $((t_linux - t_bds)) ms (GRUB, kernel + initrd over the HBA)," \
+            "kernel to shell $((t_shell - t_linux)) ms"
+    fi
+    return "$ok"
+}
+
 run_one() {
     local name=$1 start=$SECONDS rc=0
     (
         . "$TOP/tests/guest/tgtd.sh"
-        tgtd_start 32 1 > /dev/null
         "run_test_${name//-/_}"
     ) || rc=$?
     if [ "$rc" -eq 0 ]; then

@@ -41,12 +41,13 @@
 #define ISCSI_HBA_FW_IO_QID         1
 
 //
-// Sessions and LUNs the driver tracks.  A pass-thru target is an index
-// into the adapter's session list; more sessions or LUNs than these are
-// reported and ignored.
+// Targets and LUNs the driver tracks.  A pass-thru target is the index of
+// a host-configured target (SESSION_INFO host_target); more targets or
+// LUNs than these are reported and ignored.
 //
-#define ISCSI_HBA_FW_MAX_TARGETS  16
-#define ISCSI_HBA_FW_MAX_LUNS     64
+#define ISCSI_HBA_FW_MAX_TARGETS   16
+#define ISCSI_HBA_FW_MAX_LUNS      64
+#define ISCSI_HBA_FW_MAX_SESSIONS  64
 
 //
 // The driver's DMA area: one page per queue and per buffer, so every
@@ -74,7 +75,7 @@ typedef struct {
 } ISCSI_HBA_QUEUE;
 
 typedef struct {
-  UINT16    Target;       // pass-thru target: index of the session
+  UINT16    Target;       // pass-thru target: host target index
   UINT16    Lun;          // pass-thru LUN: the LUN number
   UINT32    SessionId;
   UINT8     SamLun[8];    // REPORT LUNS entry, sent unchanged

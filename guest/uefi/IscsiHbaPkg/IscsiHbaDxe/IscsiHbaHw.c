@@ -511,89 +511,95 @@ IscsiHbaCreateIoQueue (
 }
 
 /**
-  Read the session list into Dev->TargetSession.
+  Read the session list.
+
+  @return  The number of ids stored in Ids (at most MaxIds).
 **/
 STATIC
-EFI_STATUS
+UINTN
 IscsiHbaListSessions (
-  IN OUT ISCSI_HBA_DEV  *Dev
+  IN OUT ISCSI_HBA_DEV  *Dev,
+  OUT    UINT32         *Ids,
+  IN     UINTN          MaxIds
   )
 {
   struct iscsi_hba_cqe  Cqe;
   UINT32                Status;
+  UINTN                 Count;
 
+  //
+  // A page holds 1024 ids, more than any adapter's MAX_SESSIONS.
+  //
   Status = IscsiHbaAdminBuffer (
              Dev,
              ISCSI_HBA_ADM_LIST_SESSIONS,
              0,
-             sizeof (Dev->TargetSession),
+             EFI_PAGE_SIZE,
              ISCSI_HBA_ADMIN_TIMEOUT_MS,
              &Cqe
              );
-  if (Status == ISDSC_BUFFER_TOO_SMALL) {
-    DEBUG ((DEBUG_WARN, "IscsiHba: more than %u sessions\n", ISCSI_HBA_FW_MAX_TARGETS));
-    return EFI_OUT_OF_RESOURCES;
-  }
-
   if (Status != ISCSI_HBA_STATUS_SUCCESS) {
     IscsiHbaReportStatus ("LIST_SESSIONS", Status);
-    return EFI_DEVICE_ERROR;
+    return 0;
   }
 
-  Dev->TargetCount = (UINTN)MIN (Cqe.result, ISCSI_HBA_FW_MAX_TARGETS);
-  CopyMem (
-    Dev->TargetSession,
-    IscsiHbaDmaHost (Dev, IscsiHbaPageBuffer),
-    Dev->TargetCount * sizeof (UINT32)
-    );
-  return EFI_SUCCESS;
+  Count = (UINTN)MIN (Cqe.result, MaxIds);
+  CopyMem (Ids, IscsiHbaDmaHost (Dev, IscsiHbaPageBuffer), Count * sizeof (UINT32));
+  return Count;
 }
 
 /**
-  @return TRUE if the session is logged in, FALSE otherwise (after
-          reporting a failed login's status once).
+  Note where a host-configured session stands.  Its host target index (the
+  order of the iscsi-hba-target ids, as in the device's bootindex paths)
+  becomes the pass-thru target.  A failed login is reported once per
+  status.
 **/
 STATIC
-BOOLEAN
-IscsiHbaSessionLoggedIn (
+VOID
+IscsiHbaUpdateSession (
   IN OUT ISCSI_HBA_DEV  *Dev,
   IN     UINT32         SessionId,
-  IN OUT UINT32         *ReportedStatus
+  IN OUT UINT32         *Reported
   )
 {
   struct iscsi_hba_cqe           Cqe;
   struct iscsi_hba_session_info  *Info;
-  UINT32                         Status;
+  UINT16                         Target;
 
-  Status = IscsiHbaAdminBuffer (
-             Dev,
-             ISCSI_HBA_ADM_SESSION_INFO,
-             SessionId,
-             sizeof (*Info),
-             ISCSI_HBA_ADMIN_TIMEOUT_MS,
-             &Cqe
-             );
-  if (Status != ISCSI_HBA_STATUS_SUCCESS) {
-    return FALSE;
+  if (IscsiHbaAdminBuffer (
+        Dev,
+        ISCSI_HBA_ADM_SESSION_INFO,
+        SessionId,
+        sizeof (*Info),
+        ISCSI_HBA_ADMIN_TIMEOUT_MS,
+        &Cqe
+        ) != ISCSI_HBA_STATUS_SUCCESS)
+  {
+    return;
   }
 
-  Info = IscsiHbaDmaHost (Dev, IscsiHbaPageBuffer);
-  if (Info->state == ISCSI_HBA_SESSION_STATE_LOGGED_IN) {
-    return TRUE;
+  Info   = IscsiHbaDmaHost (Dev, IscsiHbaPageBuffer);
+  Target = Info->host_target;
+  if (((Info->flags & ISCSI_HBA_SESSION_HOST_CONFIGURED) == 0) ||
+      (Target >= Dev->TargetCount))
+  {
+    return;
   }
 
-  if ((Info->last_status != 0) && (Info->last_status != *ReportedStatus)) {
-    *ReportedStatus = Info->last_status;
+  Dev->TargetSession[Target]  = SessionId;
+  Dev->TargetLoggedIn[Target] = (BOOLEAN)(Info->state == ISCSI_HBA_SESSION_STATE_LOGGED_IN);
+  if (!Dev->TargetLoggedIn[Target] && (Info->last_status != 0) &&
+      (Info->last_status != Reported[Target]))
+  {
+    Reported[Target] = Info->last_status;
     Info->target_name[ISCSI_HBA_STRING_FIELD - 1] = '\0';
     IscsiHbaReportStatus (Info->target_name, Info->last_status);
   }
-
-  return FALSE;
 }
 
 /**
-  Wait for the logins the enable started: until every session is logged
-  in, or for as long as a login and one retry may take.
+  Wait for the logins the enable started: until every host-configured
+  target is logged in, or for as long as a login and one retry may take.
 **/
 STATIC
 VOID
@@ -601,12 +607,19 @@ IscsiHbaWaitForSessions (
   IN OUT ISCSI_HBA_DEV  *Dev
   )
 {
+  UINT32  Ids[ISCSI_HBA_FW_MAX_SESSIONS];
   UINT32  Reported[ISCSI_HBA_FW_MAX_TARGETS];
   UINT64  DeadlineMs;
   UINT64  WaitedMs;
+  UINTN   Count;
   UINTN   Index;
   UINTN   LoggedIn;
 
+  if (Dev->NumHostTargets > ISCSI_HBA_FW_MAX_TARGETS) {
+    DEBUG ((DEBUG_WARN, "IscsiHba: only %u of the targets\n", ISCSI_HBA_FW_MAX_TARGETS));
+  }
+
+  Dev->TargetCount = MIN (Dev->NumHostTargets, ISCSI_HBA_FW_MAX_TARGETS);
   ZeroMem (Reported, sizeof (Reported));
   //
   // A LOGIN ends within twice login-timeout; a failed one is retried
@@ -614,30 +627,27 @@ IscsiHbaWaitForSessions (
   //
   DeadlineMs = MultU64x32 (Dev->LoginTimeoutMs, 4) + 4000;
   for (WaitedMs = 0; WaitedMs <= DeadlineMs; WaitedMs += 20) {
-    if (EFI_ERROR (IscsiHbaListSessions (Dev))) {
-      return;
+    ZeroMem (Dev->TargetLoggedIn, sizeof (Dev->TargetLoggedIn));
+    Count = IscsiHbaListSessions (Dev, Ids, ARRAY_SIZE (Ids));
+    for (Index = 0; Index < Count; Index++) {
+      IscsiHbaUpdateSession (Dev, Ids[Index], Reported);
     }
 
     LoggedIn = 0;
     for (Index = 0; Index < Dev->TargetCount; Index++) {
-      Dev->TargetLoggedIn[Index] = IscsiHbaSessionLoggedIn (
-                                     Dev,
-                                     Dev->TargetSession[Index],
-                                     &Reported[Index]
-                                     );
       if (Dev->TargetLoggedIn[Index]) {
         LoggedIn++;
       }
     }
 
-    if ((Dev->TargetCount >= Dev->NumHostTargets) && (LoggedIn == Dev->TargetCount)) {
+    if (LoggedIn == Dev->TargetCount) {
       return;
     }
 
     gBS->Stall (20 * 1000);
   }
 
-  DEBUG ((DEBUG_WARN, "IscsiHba: not every session logged in\n"));
+  DEBUG ((DEBUG_WARN, "IscsiHba: not every target logged in\n"));
 }
 
 /**

@@ -1,8 +1,10 @@
 /** @file
   EFI_EXT_SCSI_PASS_THRU_PROTOCOL for the iscsi-hba adapter.
 
-  Target = index of the session in the adapter's session list (byte 0 of
-  the target id), Lun = LUN number from the target's REPORT LUNS data.
+  Target = index of the host-configured target (byte 0 of the target id;
+  SESSION_INFO host_target), Lun = LUN number from the target's REPORT
+  LUNS data.  QEMU's bootindex paths (.../disk@Target,Lun) use the same
+  numbers, so OVMF's boot order finds the LUN.
 
   Copyright (c) 2026 The iscsi-hba authors
   SPDX-License-Identifier: BSD-2-Clause-Patent
