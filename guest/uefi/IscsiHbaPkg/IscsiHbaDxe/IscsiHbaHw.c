@@ -467,6 +467,14 @@ IscsiHbaIdentify (
   Dev->CommandTimeoutMs = Id->command_timeout_ms;
   Dev->LoginTimeoutMs   = Id->login_timeout_ms;
   Dev->NumHostTargets   = Id->num_host_targets;
+  //
+  // A transfer limit below one block would make every read fail.
+  //
+  if (Dev->MaxTransfer < 4096) {
+    DEBUG ((DEBUG_ERROR, "IscsiHba: max_transfer %u too small\n", Dev->MaxTransfer));
+    return EFI_DEVICE_ERROR;
+  }
+
   return EFI_SUCCESS;
 }
 

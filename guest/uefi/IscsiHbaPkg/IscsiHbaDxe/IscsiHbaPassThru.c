@@ -263,6 +263,10 @@ IscsiHbaPassThru (
   Sqe.hdr.flags        = Direction;
   Sqe.hdr.session_id   = Entry->SessionId;
   Sqe.u.scsi.cdb_len   = Packet->CdbLength;
+  if (Packet->SenseData == NULL) {
+    Packet->SenseDataLength = 0;
+  }
+
   Sqe.u.scsi.sense_len = (UINT8)MIN (Packet->SenseDataLength, ISCSI_HBA_MAX_SENSE_LEN);
   Sqe.u.scsi.sense_addr = IscsiHbaDmaDevice (Dev, IscsiHbaPageSense);
   Sqe.u.scsi.data_len  = Length;
