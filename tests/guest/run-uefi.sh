@@ -84,17 +84,35 @@ CFG
     rm -rf "$dir"
 }
 
-# Prefix every line with the milliseconds since the start (wall clock
-# start in the first line), for boot times and ordering against the trace.
-stamp_lines() {
-    /usr/bin/python3 -u -c '
-import sys, time
+# run_stamped <log> <timeout> <command...>: run QEMU with its serial
+# console on stdout; every line goes to <log> prefixed with the ms since
+# the start (the wall clock start is the first line, for ordering against
+# the trace).  Stops QEMU when the firmware gives up on the LUN and starts
+# its built-in shell (it would wait there until the timeout).
+run_stamped() {
+    /usr/bin/python3 - "$@" <<'PY'
+import subprocess, sys, time
+log, timeout, cmd = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
 t0 = time.time()
-print("0 T0 %.6f" % t0)
-for line in sys.stdin.buffer:
-    sys.stdout.buffer.write(b"%d " % int((time.time() - t0) * 1000) + line)
-    sys.stdout.flush()
-'
+out = open(log, "wb")
+out.write(b"0 T0 %.6f\n" % t0)
+q = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+rc = None
+for line in q.stdout:
+    out.write(b"%d " % int((time.time() - t0) * 1000) + line)
+    out.flush()
+    if b'"EFI Internal Shell"' in line and b"BdsDxe: starting" in line:
+        out.write(b"run-uefi: the firmware started its shell: stopping\n")
+        rc = 3
+        break
+    if time.time() - t0 > timeout:
+        rc = 124
+        break
+if rc is not None:
+    q.kill()
+q.wait()
+sys.exit(rc if rc is not None else q.returncode)
+PY
 }
 
 # boot_ovmf <log> <extra -device options> [QEMU args...]: OVMF with a
@@ -105,14 +123,13 @@ boot_ovmf() {
     shift 2
     vars=$(mktemp)
     cp "$OVMF_VARS" "$vars"
-    timeout 400 "$QEMU_BIN" -machine q35 -accel tcg -m 512 -nodefaults \
+    run_stamped "$glog" 400 "$QEMU_BIN" -machine q35 -accel tcg -m 512 -nodefaults \
         -display none -serial stdio -nic none \
         -D "$glog.trace" -msg timestamp=on -trace iscsi_hba_enable -trace iscsi_hba_disable \
         -drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE" \
         -drive "if=pflash,format=raw,unit=1,file=$vars" \
         -object "iscsi-hba-target,id=t0,hba=hba0,portal=$TGTD_PORTAL,target=$TGTD_IQN" \
-        -device "iscsi-hba,id=hba0$devopts" "$@" 2> "$glog.qemu" < /dev/null |
-        stamp_lines > "$glog" || rc=$?
+        -device "iscsi-hba,id=hba0$devopts" "$@" 2> "$glog.qemu" || rc=$?
     rm -f "$vars"
     return "$rc"
 }
@@ -158,7 +175,7 @@ run_test_uefi_rom() {
     token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
     make_esp_image "$TGTD_DIR/lun1.img" "$token"
     # No romfile=: the device's default must carry the driver.
-    boot_ovmf "$glog" "" || { log "uefi-rom: QEMU: $(tail -n 3 "$glog.qemu")"; return 1; }
+    boot_ovmf "$glog" "" || { log "uefi-rom: boot failed: $(tail -n 1 "$glog" | tr -cd "[:print:]") $(tail -n 2 "$glog.qemu")"; return 1; }
     check_lun_boot uefi-rom "$glog" "$token"
 }
 
@@ -180,7 +197,7 @@ run_test_uefi_login_status() {
     boot_ovmf "$glog" ",login-timeout=3" \
         -object secret,id=wrong,data=uefi-wrong-secret \
         -object "iscsi-hba-target,id=t1,hba=hba0,portal=$TGTD_PORTAL,target=$chap_iqn,user=uefiuser,password-secret=wrong" ||
-        { log "uefi-login-status: QEMU: $(tail -n 3 "$glog.qemu")"; return 1; }
+        { log "uefi-login-status: boot failed: $(tail -n 1 "$glog" | tr -cd "[:print:]") $(tail -n 2 "$glog.qemu")"; return 1; }
     check uefi-login-status "the failed login's ISDSC status by name" \
         "iscsi-hba: $chap_iqn: 0xEFFF0009 ISDSC_AUTHENTICATION_FAILURE" "$glog" || ok=1
     check_lun_boot uefi-login-status "$glog" "$token" '0x[01]' || ok=1
@@ -215,7 +232,7 @@ run_test_uefi_linux() {
     token=uefi-$(od -An -N6 -tx8 /dev/urandom | tr -d ' ')
     boot_ovmf "$glog" "" \
         -fw_cfg "name=opt/org.iscsi-hba/args,string=script=boot-persist token=$token" ||
-        { log "uefi-linux: QEMU: $(tail -n 3 "$glog.qemu")"; return 1; }
+        { log "uefi-linux: boot failed: $(tail -n 1 "$glog" | tr -cd "[:print:]") $(tail -n 2 "$glog.qemu")"; return 1; }
     grep -a -E 'GUEST-TEST: ' "$glog" | cut -d' ' -f2- >&2
     check uefi-linux "Linux root on the LUN behind iscsi_hba" 'GUEST-TEST: root PASS' "$glog" || ok=1
     check uefi-linux "the guest rebooted" 'BOOT-REBOOTING' "$glog" || ok=1
