@@ -574,7 +574,8 @@ static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
     unsigned i;
     int ret;
 
-    if (!iscsi_hba_check_props(s, errp)) {
+    if (!iscsi_hba_check_props(s, errp) ||
+        !iscsi_hba_host_targets_check(s, errp)) {
         return;
     }
     if (!iscsi_hba_policy_init(s, errp)) {
@@ -600,7 +601,8 @@ static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
     memory_region_add_subregion(&s->bar0, ISCSI_HBA_DB_OFFSET, &s->doorbells);
     pci_register_bar(pci, ISCSI_HBA_BAR_REGS,
                      PCI_BASE_ADDRESS_SPACE_MEMORY |
-                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->bar0);
+                     (s->bar64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 :
+                      PCI_BASE_ADDRESS_MEM_TYPE_32), &s->bar0);
 
     if (s->msix) {
         ret = msix_init(pci, iscsi_hba_num_vectors(s),
@@ -675,6 +677,10 @@ static const Property iscsi_hba_props[] = {
     DEFINE_PROP_UINT32("max-transfer", IscsiHbaState, max_transfer, 1 * MiB),
     DEFINE_PROP_UINT16("max-sessions", IscsiHbaState, max_sessions, 16),
     DEFINE_PROP_BOOL("msix", IscsiHbaState, msix, true),
+    DEFINE_PROP_BOOL("bar64", IscsiHbaState, bar64, true),
+    DEFINE_PROP_INT32("bootindex", IscsiHbaState, bootindex, -1),
+    DEFINE_PROP_STRING("boot-target", IscsiHbaState, boot_target),
+    DEFINE_PROP_UINT32("boot-lun", IscsiHbaState, boot_lun, 0),
     DEFINE_PROP_UINT32("login-timeout", IscsiHbaState, login_timeout, 15),
     DEFINE_PROP_UINT32("command-timeout", IscsiHbaState, cmd_timeout, 30),
     DEFINE_PROP_STRING("fault-rules", IscsiHbaState, fault_rules_prop),
