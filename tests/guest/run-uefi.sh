@@ -192,7 +192,7 @@ run_test_uefi_login_status() {
     _tgtadm --op bind --mode target --tid 2 -I ALL
     _tgtadm --op new --mode account --user uefiuser --password uefi-right-secret
     _tgtadm --op bind --mode account --tid 2 --user uefiuser
-    # login-timeout=3: the driver waits at most 4 x 3 + 4 s for the session
+    # login-timeout=3: the driver waits at most 3 + 5 s for the session
     # that never logs in.
     boot_ovmf "$glog" ",login-timeout=3" \
         -object secret,id=wrong,data=uefi-wrong-secret \

@@ -630,11 +630,12 @@ IscsiHbaWaitForSessions (
   Dev->TargetCount = MIN (Dev->NumHostTargets, ISCSI_HBA_FW_MAX_TARGETS);
   ZeroMem (Reported, sizeof (Reported));
   //
-  // A LOGIN ends within twice login-timeout; a failed one is retried
-  // after 2 seconds (spec "Host-configured targets").
+  // The spec's firmware sequence ("Booting"): poll every 100 ms for at
+  // most login-timeout + 5 s, which covers a failed first login and its
+  // retry 2 s later.
   //
-  DeadlineMs = MultU64x32 (Dev->LoginTimeoutMs, 4) + 4000;
-  for (WaitedMs = 0; WaitedMs <= DeadlineMs; WaitedMs += 20) {
+  DeadlineMs = (UINT64)Dev->LoginTimeoutMs + 5000;
+  for (WaitedMs = 0; WaitedMs <= DeadlineMs; WaitedMs += 100) {
     ZeroMem (Dev->TargetLoggedIn, sizeof (Dev->TargetLoggedIn));
     Count = IscsiHbaListSessions (Dev, Ids, ARRAY_SIZE (Ids));
     for (Index = 0; Index < Count; Index++) {
@@ -652,7 +653,7 @@ IscsiHbaWaitForSessions (
       return;
     }
 
-    gBS->Stall (20 * 1000);
+    gBS->Stall (100 * 1000);
   }
 
   DEBUG ((DEBUG_WARN, "IscsiHba: not every target logged in\n"));
