@@ -16,7 +16,8 @@
 #                    iscsi-hba-ctl, /tests; scripts/guest-initramfs.sh)
 #
 # /boot/initrd.img is small: busybox, the SCSI/ext4 modules and iscsi_hba;
-# its /init loads them, mounts LABEL=bootroot and switch_roots to the
+# its /init loads them, mounts partition 2 of the disk GRUB was loaded
+# from (GRUB passes its MBR signature) and switch_roots to the
 # test guest's /init with guest.script=boot-job, which runs the script the
 # host passes as fw_cfg file opt/org.iscsi-hba/script (see
 # tests/guest/scripts/boot-job.sh).  So one image serves every boot test
@@ -85,13 +86,34 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "boot-initrd: loading the SCSI and ext4 modules and iscsi_hba"
 for m in /lib/modules/*.ko; do insmod "\$m" || echo "boot-initrd: insmod \$m failed"; done
+# The loader names the disk it was loaded from by its MBR signature
+# (boot.partuuid=<disk id>-01): root is partition 2 of that disk, so with
+# several bootable LUNs Linux mounts the one the firmware booted.
+want=
+for arg in \$(cat /proc/cmdline); do
+    case \$arg in boot.partuuid=*) want=\${arg#boot.partuuid=}; want=\${want%-*} ;; esac
+done
+find_root() {
+    for d in /sys/block/sd*; do
+        [ -e "\$d" ] || continue
+        d=\${d##*/}
+        if [ -z "\$want" ]; then
+            findfs LABEL=$ROOT_LABEL 2>/dev/null && return 0
+        elif [ "\$(od -An -tx4 -N4 -j440 /dev/\$d 2>/dev/null | tr -d ' ')" = "\$want" ] &&
+             [ -b /dev/\${d}2 ]; then
+            echo /dev/\${d}2
+            return 0
+        fi
+    done
+    return 1
+}
 root=
 for i in \$(seq 300); do
-    root=\$(findfs LABEL=$ROOT_LABEL 2>/dev/null) && break
+    root=\$(find_root) && break
     sleep 0.1
 done
 if [ -z "\$root" ]; then
-    echo "boot-initrd: no file system labelled $ROOT_LABEL after 30 s:"
+    echo "boot-initrd: no root file system (disk id '\$want', label $ROOT_LABEL) after 30 s:"
     cat /proc/partitions
     dmesg | grep -i -E 'iscsi|scsi|sd ' | tail -n 20
     exec sh
@@ -110,6 +132,8 @@ LOAD_ORDER=()
 add_module() {
     local rel=$1 dep
     [[ " ${LOAD_ORDER[*]} " == *" $rel "* ]] && return 0
+    # one line: "<module>: <dependency> <dependency> ..."
+    # shellcheck disable=SC2013
     for dep in $(grep "^$rel:" "$MODULES_DIR/modules.dep" | cut -d: -f2); do
         add_module "$dep"
     done
@@ -150,7 +174,8 @@ terminal_output serial
 set timeout=0
 menuentry "Debian 12 from the iscsi-hba LUN" {
   echo "grub: loading the kernel and initrd through the firmware's disk"
-  linux /boot/vmlinuz console=ttyS0 panic=-1 guest.script=boot-job guest.firmware=$grub_platform
+  probe --part-uuid --set=bootpart $root
+  linux /boot/vmlinuz console=ttyS0 panic=-1 boot.partuuid=$bootpart guest.script=boot-job guest.firmware=$grub_platform
   initrd /boot/initrd.img
 }
 CFG
@@ -181,8 +206,9 @@ build_image() {
     cp "$VMLINUZ" "$work/esp/boot/vmlinuz"
     boot_initrd "$work/initrd" "$work/esp/boot/initrd.img"
     write_grub_cfg "$work/esp/boot/grub/grub.cfg"
-    grub-mkimage -O x86_64-efi -o "$work/esp/EFI/BOOT/BOOTX64.EFI" -p '(hd0,msdos1)/boot/grub' \
-        part_msdos part_gpt fat normal linux configfile serial terminal echo test efi_gop
+    # no device in the prefix: the one BOOTX64.EFI was loaded from
+    grub-mkimage -O x86_64-efi -o "$work/esp/EFI/BOOT/BOOTX64.EFI" -p /boot/grub \
+        part_msdos part_gpt fat normal linux configfile serial terminal echo test probe efi_gop
     MTOOLS_SKIP_CHECK=1 mcopy -s -i "$img@@$((ESP_START * 512))" "$work/esp/EFI" "$work/esp/boot" ::/
 
     # root: ext4 filled from a directory (-d), no mount
@@ -191,8 +217,9 @@ build_image() {
         "$img" $((root_bytes / 1024))k
 
     # BIOS: boot.img in the MBR (partition table kept), core.img after it
+    # the BIOS boot drive is hd0
     grub-mkimage -O i386-pc -o "$work/core.img" -p '(hd0,msdos1)/boot/grub' \
-        biosdisk part_msdos fat normal linux configfile serial terminal echo test
+        biosdisk part_msdos fat normal linux configfile serial terminal echo test probe
     [ "$(stat -c %s "$work/core.img")" -lt $(((ESP_START - 1) * 512)) ] || die "core.img too large"
     dd if=/usr/lib/grub/i386-pc/boot.img of="$img" bs=440 count=1 conv=notrunc status=none
     dd if="$work/core.img" of="$img" bs=512 seek=1 conv=notrunc status=none

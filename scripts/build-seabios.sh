@@ -33,6 +33,7 @@ fetch_source() {
           awk '$2 ~ /^seabios_.*\.dsc$/ { print $2; exit }') || true
     rmdir "$probe"
     if [ -z "$dsc" ]; then
+        # shellcheck disable=SC2012 # version-sorted names, no blanks
         dir=$(ls -d "$CACHE"/seabios/src/seabios-*/ 2>/dev/null | sort -V | tail -n 1)
         [ -n "$dir" ] || die "cannot get the seabios source from Debian (deb-src for bookworm?)"
         echo "${dir%/}"

@@ -11,6 +11,8 @@
 #   fuzz        a short deterministic generic-fuzz run over tests/fuzz/iscsi-hba
 #               (fixed seed and runs; scripts/fuzz.sh --check)
 #   guest       run-hba.sh: a Linux guest with the iscsi_hba driver, real tgtd;
+#               run-boot.sh: SeaBIOS with the iscsi-hba driver boots Linux
+#               from a tgtd LUN (scripts/build-seabios.sh, boot-image.sh);
 #               run-uefi.sh: Debian's OVMF boots a tgtd LUN through the UEFI
 #               driver in the device's option ROM (scripts/build-uefi-driver.sh)
 # Reported on their own lines (a failure still counts as failed):
@@ -462,6 +464,7 @@ main() {
         . "$CACHE/env"
         run_guest image run-all.sh
         run_guest project run-hba.sh
+        run_guest project run-boot.sh
         run_guest project run-uefi.sh
         run_checkpatch
     else
