@@ -10,6 +10,7 @@
 #   partition 1      EFI system partition, FAT32, label ESP:
 #                      /EFI/BOOT/BOOTX64.EFI   GRUB x86_64-efi (UEFI)
 #                      /boot/grub/grub.cfg     one menu for both
+#                      /boot/grub/grubenv      GRUB writes fw_wrote=<pc|efi>
 #                      /boot/vmlinuz, /boot/initrd.img
 #   partition 2      root file system, ext4, label bootroot: the test
 #                    guest's userland (busybox, fio, sg3-utils, e2fsprogs,
@@ -47,7 +48,7 @@ trap 'log "failed: line $LINENO: $BASH_COMMAND"' ERR
 
 need_tools() {
     local t missing=()
-    for t in sfdisk mkfs.vfat mcopy mkfs.ext4 grub-mkimage; do
+    for t in sfdisk mkfs.vfat mcopy mkfs.ext4 grub-mkimage grub-editenv; do
         command -v "$t" > /dev/null || missing+=("$t")
     done
     for t in /usr/lib/grub/i386-pc/boot.img /usr/lib/grub/x86_64-efi/linux.mod; do
@@ -173,6 +174,10 @@ terminal_input serial
 terminal_output serial
 set timeout=0
 menuentry "Debian 12 from the iscsi-hba LUN" {
+  # a write through the firmware's disk driver (int 13h / BlockIo):
+  # the host finds it in the LUN's file (tests/guest/run-boot.sh)
+  set fw_wrote=$grub_platform
+  save_env fw_wrote
   echo "grub: loading the kernel and initrd through the firmware's disk"
   probe --part-uuid --set=bootpart $root
   linux /boot/vmlinuz console=ttyS0 panic=-1 boot.partuuid=$bootpart guest.script=boot-job guest.firmware=$grub_platform
@@ -206,9 +211,10 @@ build_image() {
     cp "$VMLINUZ" "$work/esp/boot/vmlinuz"
     boot_initrd "$work/initrd" "$work/esp/boot/initrd.img"
     write_grub_cfg "$work/esp/boot/grub/grub.cfg"
+    grub-editenv "$work/esp/boot/grub/grubenv" create
     # no device in the prefix: the one BOOTX64.EFI was loaded from
     grub-mkimage -O x86_64-efi -o "$work/esp/EFI/BOOT/BOOTX64.EFI" -p /boot/grub \
-        part_msdos part_gpt fat normal linux configfile serial terminal echo test probe efi_gop
+        part_msdos part_gpt fat normal linux configfile serial terminal echo test probe loadenv efi_gop
     MTOOLS_SKIP_CHECK=1 mcopy -s -i "$img@@$((ESP_START * 512))" "$work/esp/EFI" "$work/esp/boot" ::/
 
     # root: ext4 filled from a directory (-d), no mount
@@ -219,7 +225,7 @@ build_image() {
     # BIOS: boot.img in the MBR (partition table kept), core.img after it
     # the BIOS boot drive is hd0
     grub-mkimage -O i386-pc -o "$work/core.img" -p '(hd0,msdos1)/boot/grub' \
-        biosdisk part_msdos fat normal linux configfile serial terminal echo test probe
+        biosdisk part_msdos fat normal linux configfile serial terminal echo test probe loadenv
     [ "$(stat -c %s "$work/core.img")" -lt $(((ESP_START - 1) * 512)) ] || die "core.img too large"
     dd if=/usr/lib/grub/i386-pc/boot.img of="$img" bs=440 count=1 conv=notrunc status=none
     dd if="$work/core.img" of="$img" bs=512 seek=1 conv=notrunc status=none

@@ -7,7 +7,9 @@
 #   tests/guest/run-boot.sh [test...]      default: all of them
 #
 #   boot-<fw>-persist    boot, check that root is on the iscsi_hba disk,
-#                        write a file, reboot, find the file again
+#                        write a file, reboot, find the file again; GRUB's
+#                        write through the firmware's driver (save_env)
+#                        is in the LUN's file
 #   boot-<fw>-fault      the first login fails (fault rule: status
 #                        AUTHENTICATION_FAILURE); the firmware prints the
 #                        ISDSC name on the console and boots after the retry
@@ -59,6 +61,31 @@ fw_args() {
     local out
     out=$(boot_firmware_args "$1" "$WORK") || return 1
     mapfile -t FW_ARGS <<< "$out"
+}
+
+# What GRUB's \$grub_platform says under a firmware: GRUB writes it to
+# /boot/grub/grubenv through the firmware's disk driver.  Empty: not
+# checked for that firmware.
+firmware_grub_platform() {
+    case $1 in
+        bios) echo pc ;;
+        uefi) echo efi ;;
+    esac
+}
+
+# The firmware's write path: GRUB's save_env went through the firmware's
+# driver and the adapter into the LUN's file (read on the host, mtools).
+check_firmware_write() {
+    local fw=$1 lun=$2 want env
+    want=$(firmware_grub_platform "$fw")
+    [ -n "$want" ] || return 0
+    env=$(MTOOLS_SKIP_CHECK=1 mtype -i "$lun@@1M" ::/boot/grub/grubenv 2>&1 | grep -a '^fw_wrote=' || true)
+    if [ "$env" = "fw_wrote=$want" ]; then
+        echo "    GUEST-TEST: firmware-write PASS GRUB wrote '$env' to grubenv through the firmware's driver"
+    else
+        echo "    GUEST-TEST: firmware-write FAIL grubenv in the LUN holds '${env:-no fw_wrote}', not fw_wrote=$want"
+        return 1
+    fi
 }
 
 # The failed first login, as the firmware reports it on the console.
@@ -158,7 +185,7 @@ host_target() {
 }
 
 test_persist() {
-    local fw=$1
+    local fw=$1 rc=0
     (
         . "$TOP/tests/guest/tgtd.sh"
         fw_args "$fw"
@@ -167,7 +194,9 @@ test_persist() {
         boot_guest "boot-$fw-persist" "script=boot-persist token=$$-$RANDOM" \
             "${FW_ARGS[@]}" \
             -object "$(host_target t0 "$TGTD_IQN")" \
-            -device iscsi-hba,id=hba0,guest-portals=host-targets,bootindex=0,boot-target=t0,boot-lun=1
+            -device iscsi-hba,id=hba0,guest-portals=host-targets,bootindex=0,boot-target=t0,boot-lun=1 || rc=$?
+        check_firmware_write "$fw" "$TGTD_DIR/lun1.img" || rc=1
+        exit "$rc"
     )
 }
 
