@@ -302,6 +302,10 @@ link_firmware() {
         [ -e "$f" ] || { log "missing firmware $f"; exit 1; }
         ln -sfn "$f" "$datadir/$(basename "$f")"
     done
+    # The device's default romfile (the UEFI driver), when
+    # scripts/build-uefi-driver.sh has built it; the device warns without it.
+    f=$CACHE/edk2/efi-iscsi-hba.rom
+    [ ! -e "$f" ] || ln -sfn "$f" "$datadir/$(basename "$f")"
 }
 
 # The device's qtests: those whose source exists in this checkout and that

@@ -21,6 +21,7 @@ PKGS=(
     build-essential dpkg-dev pkg-config ninja-build ccache flex bison
     python3-venv libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev libiscsi-dev
     libiscsi-bin tgt seabios perl xz-utils valgrind
+    fdisk dosfstools mtools e2fsprogs grub-pc-bin grub-efi-amd64-bin grub-common
 )
 BACKPORT_PKGS=(meson python3-pycotap)
 # The sanitizer build: Debian 12's clang-16 has libFuzzer; autotools for

@@ -10,7 +10,11 @@
 #               any sanitizer report fails, whatever TAP says
 #   fuzz        a short deterministic generic-fuzz run over tests/fuzz/iscsi-hba
 #               (fixed seed and runs; scripts/fuzz.sh --check)
-#   guest       run-hba.sh: a Linux guest with the iscsi_hba driver, real tgtd
+#   guest       run-hba.sh: a Linux guest with the iscsi_hba driver, real tgtd;
+#               run-boot.sh: SeaBIOS with the iscsi-hba driver boots Linux
+#               from a tgtd LUN (scripts/build-seabios.sh, boot-image.sh);
+#               run-uefi.sh: Debian's OVMF boots a tgtd LUN through the UEFI
+#               driver in the device's option ROM (scripts/build-uefi-driver.sh)
 #   windows     the Windows miniport: iscsihba.sys built with mingw-w64
 #               (scripts/build-windows-driver.sh, one check), then its
 #               code run against the device by tests/windows (TAP)
@@ -389,6 +393,21 @@ run_checkpatch() {
     record style "checkpatch (C files)" "$pass" "$fail" 0
 }
 
+# The UEFI driver's option ROM, the device's default romfile: built after
+# QEMU (it is linked into the build's data directory) and before any test
+# creates the device.
+build_uefi_driver() {
+    local logf=$LOGS/build-uefi-driver.log start=$SECONDS
+    echo "== build (uefi driver): scripts/build-uefi-driver.sh (log $logf)"
+    if bash "$TOP/scripts/build-uefi-driver.sh" > "$logf" 2>&1; then
+        echo "== build (uefi driver): $((SECONDS - start))s"
+        LAST_T=$SECONDS
+    else
+        tail -n 30 "$logf"
+        record project "build uefi-driver" 0 1 0 "log $logf"
+    fi
+}
+
 # ---- main ----
 
 build() {
@@ -456,6 +475,7 @@ main() {
         hold_build normal
         # shellcheck source=/dev/null
         . "$CACHE/env"
+        build_uefi_driver
         run_unit
         run_windows
         run_device_qtests normal "$QEMU_BUILD_DIR" "$QEMU_BIN"
@@ -470,6 +490,8 @@ main() {
         . "$CACHE/env"
         run_guest image run-all.sh
         run_guest project run-hba.sh
+        run_guest project run-boot.sh
+        run_guest project run-uefi.sh
         run_checkpatch
     else
         run_unit

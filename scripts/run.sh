@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# The main job: a Linux guest uses the iscsi-hba adapter to reach a real
-# iSCSI disk.
+# The main job: a Linux guest boots from a real iSCSI disk through the
+# iscsi-hba adapter, and uses it.
 #
-#   scripts/run.sh            build what is missing, then boot and show it
-#   scripts/run.sh --batch    no guest shell even on a terminal: summary only
+#   scripts/run.sh                     build what is missing, boot, show it
+#   scripts/run.sh --batch             no guest shell even on a terminal
+#   scripts/run.sh --firmware bios     the firmware (default bios: SeaBIOS
+#                                      with the iscsi-hba driver)
+#   scripts/run.sh --firmware uefi     Debian's OVMF (package ovmf); the
+#                                      adapter's option ROM carries the
+#                                      UEFI driver (build-uefi-driver.sh)
 #
 # Steps: build QEMU with the adapter (scripts/build-qemu.sh, installing
-# what is missing with apt), the guest kernel and tools
-# (scripts/guest-image.sh), the Linux driver (scripts/build-guest-driver.sh)
-# and an initramfs; start a private tgtd on 127.0.0.1 with one file-backed
-# LUN (tests/guest/tgtd.sh; stopped by a trap, also on Ctrl-C); boot Debian
-# 12's kernel under TCG on q35 with
+# what is missing with apt), SeaBIOS with the adapter's boot driver
+# (scripts/build-seabios.sh), and a bootable disk image
+# (scripts/boot-image.sh: GRUB, Debian 12's kernel, an initramfs that
+# loads the iscsi_hba driver and mounts root from the LUN, the test
+# guest's userland as root file system); start a private tgtd on 127.0.0.1
+# whose LUN 1 is a copy of that image (tests/guest/tgtd.sh; stopped by a
+# trap, also on Ctrl-C); boot under TCG on q35, with no -kernel, from
 #
-#   -device iscsi-hba,id=hba0,guest-portals=host-targets
 #   -object iscsi-hba-target,id=t0,hba=hba0,portal=127.0.0.1:<port>,target=<iqn>
+#   -device iscsi-hba,id=hba0,guest-portals=host-targets,\
+#           bootindex=0,boot-target=t0,boot-lun=1
 #
-# so the adapter logs in by itself once the driver enables it (and a
-# LOGIN or DISCOVERY from the guest may only go to that portal).  In the
-# guest: load the driver, show the disk, write and read back a few MiB.
+# The adapter logs in by itself when enabled; the firmware finds the LUN,
+# GRUB reads the kernel through it, Linux mounts root from it.  In the
+# guest: show where root is, the driver and the disk, write and read back
+# a few MiB (O_DIRECT, past the image's partitions).
 #
 # From a terminal you are then left at the guest's shell (busybox, serial
 # console; Ctrl-A c switches to QEMU's monitor, Ctrl-A x quits).  Otherwise
@@ -25,8 +34,9 @@
 # and the exit status is 0 only if the disk appeared and the data read back
 # intact.
 #
-# Environment: LUN_MB (128), GUEST_MEM (512), GUEST_SMP (1), RUN_TIMEOUT
-# (batch: seconds before QEMU is killed, 180), ISCSI_HBA_CACHE.
+# Environment: LUN_MB (160: the 128 MiB image and room for the I/O),
+# GUEST_MEM (512), GUEST_SMP (1), RUN_TIMEOUT (batch: seconds before QEMU
+# is killed, 300), ISCSI_HBA_CACHE.
 set -Eeuo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,11 +48,13 @@ die() { log "$*"; exit 1; }
 trap 'log "failed: line $LINENO: $BASH_COMMAND"' ERR
 
 INTERACTIVE=0
+FIRMWARE=bios
 parse_args() {
     [ -t 0 ] && [ -t 1 ] && INTERACTIVE=1
     while [ $# -gt 0 ]; do
         case $1 in
             --batch) INTERACTIVE=0 ;;
+            --firmware) [ $# -gt 1 ] || die "--firmware needs a value"; FIRMWARE=$2; shift ;;
             -h|--help) sed -n '2,/^set -/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
             *) die "unknown argument '$1' (try --help)" ;;
         esac
@@ -59,14 +71,17 @@ build_everything() {
     # The ISDSC decoder, for statuses "info iscsi-hba" shows (seconds).
     [ -f "$CACHE/unit-build/build.ninja" ] || meson setup "$CACHE/unit-build" "$TOP" > /dev/null
     ninja -C "$CACHE/unit-build" isdsc > /dev/null
-    log "guest kernel and tools (first time: ~1 min)"
-    eval "$(bash "$TOP/scripts/guest-image.sh")"
-    log "guest driver"
-    local drv
-    drv=$(bash "$TOP/scripts/build-guest-driver.sh") ||
-        die "the driver (guest/linux) does not build for $KERNEL_ABI: see above"
-    eval "$drv"
-    INITRD_BASE=$(bash "$TOP/scripts/guest-initramfs.sh" "$KO" "$CTL")
+    log "guest kernel, driver and boot disk image (first time: ~2 min)"
+    local img
+    img=$(bash "$TOP/scripts/boot-image.sh") ||
+        die "the boot image (scripts/boot-image.sh) could not be built: see above"
+    eval "$img"
+    # shellcheck source=tests/guest/boot-host.sh
+    . "$TOP/tests/guest/boot-host.sh"
+    log "firmware: $FIRMWARE"
+    local fw
+    fw=$(boot_firmware_args "$FIRMWARE" "$WORK") || die "no firmware '$FIRMWARE'"
+    mapfile -t FW_ARGS <<< "$fw"
 }
 
 # The guest side of the job, run by the test guest's /init (/tests/main-job.sh).
@@ -76,12 +91,26 @@ build_everything() {
 write_guest_script() {
     cat > "$1" <<'GUEST'
 . /tests/lib.sh
+. /tests/boot-lib.sh
 say() { echo "main-job: $*"; }
 driver_log() { dmesg | grep -E 'iscsi_hba|scsi|sd ' | tail -n "${1:-8}" | sed 's/^/    /'; }
 
-# 1. The driver, bound to the adapter's PCI function.
+# 0. Root: mounted from the LUN by the boot initramfs.
+show_root() {
+    say "booted by ${GUEST_FIRMWARE:-?} firmware; kernel up $(cut -d' ' -f1 /proc/uptime) s"
+    check_root_on_hba || return 1
+    {
+        echo "mounted on /:"
+        grep " / " /proc/mounts
+        echo "its disk: $(readlink -f /sys/block/$ROOT_DISK)"
+        echo "kernel command line: $(cat /proc/cmdline)"
+    } | sed 's/^/main-job:   /'
+}
+
+# 1. The driver, bound to the adapter's PCI function (the boot initramfs
+#    loaded it; modprobe finds it loaded).
 load_driver() {
-    say "loading the iscsi_hba driver"
+    say "the iscsi_hba driver"
     if ! out=$(modprobe iscsi_hba 2>&1); then
         fail driver "modprobe iscsi_hba: $out"
         return 1
@@ -119,7 +148,8 @@ find_disk() {
     pass disk "$disk $((sectors / 2048)) MiB, $vendor $model, SCSI $(basename "$(readlink "/sys/block/$dev/device")")"
 }
 
-# 3. A short write and read back, both with O_DIRECT so they reach the target.
+# 3. A short write and read back, both with O_DIRECT so they reach the
+#    target, at 136 MiB: past the boot image's partitions.
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 # "<n> MiB/s" for 8 MiB moved between two uptime readings
 rate() { awk -v a="$1" -v b="$2" 'BEGIN { d = b - a; if (d <= 0) d = 0.01; printf "%.1f MiB/s", 8 / d }'; }
@@ -128,12 +158,12 @@ write_read() {
     dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 2>/dev/null
     want=$(md5sum < /tmp/pattern | cut -d' ' -f1)
     t0=$(uptime_s)
-    if ! out=$(dd if=/tmp/pattern of="$disk" bs=1M count=8 seek=1 oflag=direct conv=fsync 2>&1); then
+    if ! out=$(dd if=/tmp/pattern of="$disk" bs=1M count=8 seek=136 oflag=direct conv=fsync 2>&1); then
         fail io "write failed: $(echo "$out" | tail -n 1)"
         return 1
     fi
     t1=$(uptime_s)
-    if ! out=$(dd if="$disk" of=/tmp/back bs=1M count=8 skip=1 iflag=direct 2>&1); then
+    if ! out=$(dd if="$disk" of=/tmp/back bs=1M count=8 skip=136 iflag=direct 2>&1); then
         fail io "read failed: $(echo "$out" | tail -n 1)"
         return 1
     fi
@@ -143,7 +173,7 @@ write_read() {
         fail io "read back differs: wrote md5 $want, read $got"
         return 1
     fi
-    pass io "8 MiB written and read back at offset 1 MiB, md5 $got matches (write $(rate "$t0" "$t1"), read $(rate "$t1" "$t2"))"
+    pass io "8 MiB written and read back at offset 136 MiB, md5 $got matches (write $(rate "$t0" "$t1"), read $(rate "$t1" "$t2"))"
 }
 
 # The host answers MAIN-JOB-INFO by pausing the VM for "info iscsi-hba";
@@ -169,6 +199,7 @@ finish() {
     exit "$rc"
 }
 
+show_root || finish 1
 load_driver || finish 1
 find_disk || finish 1
 write_read || finish 1
@@ -176,14 +207,9 @@ finish 0
 GUEST
 }
 
-# The base initramfs plus a small second cpio holding /tests/main-job.sh
-# (the kernel unpacks concatenated archives in order).
-make_initrd() {
-    mkdir -p "$WORK/overlay/tests"
-    write_guest_script "$WORK/overlay/tests/main-job.sh"
-    (cd "$WORK/overlay" && printf '%s\n' tests tests/main-job.sh |
-     "$BUSYBOX" cpio -o -H newc -R 0:0 2>/dev/null) > "$WORK/overlay.cpio"
-    cat "$INITRD_BASE" "$WORK/overlay.cpio" > "$WORK/initrd.cpio"
+# The guest runs this script from fw_cfg (tests/guest/scripts/boot-job.sh).
+make_job() {
+    write_guest_script "$WORK/main-job.sh"
 }
 
 # ---- the target -------------------------------------------------------------
@@ -191,7 +217,10 @@ make_initrd() {
 start_target() {
     # shellcheck source=tests/guest/tgtd.sh
     . "$TOP/tests/guest/tgtd.sh"
-    tgtd_start "${LUN_MB:-128}" 1 2> "$WORK/tgtd.out" || { cat "$WORK/tgtd.out" >&2; exit 1; }
+    tgtd_start "${LUN_MB:-160}" 1 2> "$WORK/tgtd.out" || { cat "$WORK/tgtd.out" >&2; exit 1; }
+    [ "${LUN_MB:-160}" -ge $((BOOT_IMAGE_MB + 16)) ] ||
+        die "LUN_MB=${LUN_MB} is too small: the boot image needs $BOOT_IMAGE_MB MiB plus 16 for the I/O"
+    lun_from_image "$TGTD_DIR/lun1.img" "${LUN_MB:-160}"
     # tgtd.sh installed its own traps; extend them with our temporary files.
     trap 'cleanup' EXIT
     trap 'cleanup; exit 130' INT TERM
@@ -213,15 +242,15 @@ cleanup() {
 
 # shellcheck disable=SC2054 # the commas belong to QEMU options
 qemu_command() {
-    local append="console=ttyS0 panic=-1 guest.script=main-job"
-    [ "$INTERACTIVE" = 0 ] || append+=" guest.interactive=1"
+    local args="interactive=$INTERACTIVE"
     QEMU_CMD=(
         "$QEMU_BIN" -machine q35 -accel tcg -cpu max
         -m "${GUEST_MEM:-512}" -smp "${GUEST_SMP:-1}"
-        -nodefaults -no-reboot
-        -kernel "$VMLINUX" -initrd "$WORK/initrd.cpio" -append "$append"
-        -device iscsi-hba,id=hba0,guest-portals=host-targets
+        -nodefaults -no-reboot "${FW_ARGS[@]}"
+        -fw_cfg "name=opt/org.iscsi-hba/script,file=$WORK/main-job.sh"
+        -fw_cfg "name=opt/org.iscsi-hba/args,string=$args"
         -object "iscsi-hba-target,id=t0,hba=hba0,portal=$TGTD_PORTAL,target=$TGTD_IQN"
+        -device iscsi-hba,id=hba0,guest-portals=host-targets,bootindex=0,boot-target=t0,boot-lun=1
     )
 }
 
@@ -230,7 +259,7 @@ qemu_command() {
 # The console is also logged, for the result afterwards.
 run_interactive() {
     local t0=$SECONDS
-    log "booting; the guest loads the driver, shows the disk, then gives you its shell"
+    log "booting from the LUN ($FIRMWARE firmware, GRUB, Linux); the guest shows root and the disk, then gives you its shell"
     "${QEMU_CMD[@]}" -display none \
         -chardev "stdio,id=con,mux=on,signal=off,logfile=$WORK/serial.log" \
         -serial chardev:con -mon chardev=con || QEMU_RC=$?
@@ -243,9 +272,29 @@ run_interactive() {
 # that line never came (the driver failed), then quits QEMU.  Streams the
 # guest's "main-job:" lines as progress.
 qmp_watch() {
-    /usr/bin/python3 - "$WORK/qmp.sock" "$WORK/serial.log" "$WORK/info.txt" "$QEMU_PID" <<'PY'
-import json, os, select, socket, sys, time
+    /usr/bin/python3 - "$WORK/qmp.sock" "$WORK/serial.log" "$WORK/info.txt" "$QEMU_PID" "$WORK/times.txt" <<'PY'
+import json, os, re, select, socket, sys, time
 sock_path, log_path, info_path, qemu_pid = sys.argv[1:4] + [int(sys.argv[4])]
+times_path = sys.argv[5]
+t0 = time.monotonic()
+marks = {}
+
+def milestone(line):
+    # firmware until it starts the loader; loader until the kernel starts
+    # (a kernel line's arrival minus its own timestamp); kernel to userland
+    now = time.monotonic() - t0
+    if "Booting from" in line or "BdsDxe: starting Boot" in line:
+        marks.setdefault("loader", now)
+    m = re.search(r"^\[ *([0-9]+\.[0-9]+)\] Run /init", line)
+    if m:
+        marks.setdefault("kernel", now - float(m.group(1)))
+    if "guest-init: running" in line and "userland" not in marks:
+        marks["userland"] = now
+        if {"loader", "kernel"} <= marks.keys():
+            with open(times_path, "w") as out:
+                out.write("firmware %.1f s, loader %.1f s, kernel to userland %.1f s" %
+                          (marks["loader"], marks["kernel"] - marks["loader"],
+                           marks["userland"] - marks["kernel"]))
 
 def alive():
     try:
@@ -298,6 +347,7 @@ try:
             *lines, pending = pending.split(b"\n")
             for raw in lines:
                 line = raw.decode(errors="replace").rstrip("\r")
+                milestone(line)
                 if "main-job: " in line:
                     print(line[line.index("main-job: "):], flush=True)
                 if "MAIN-JOB-INFO" in line and not have_info:
@@ -328,8 +378,8 @@ PY
 run_batch() {
     local rc=0 t0
     t0=$SECONDS
-    log "booting (TCG, a few seconds)"
-    timeout -k 5 "${RUN_TIMEOUT:-180}" "${QEMU_CMD[@]}" -display none -serial stdio \
+    log "booting from the LUN ($FIRMWARE firmware, GRUB, Linux; TCG: about a minute)"
+    timeout -k 5 "${RUN_TIMEOUT:-300}" "${QEMU_CMD[@]}" -display none -serial stdio \
         -no-shutdown -qmp "unix:$WORK/qmp.sock,server=on,wait=off" \
         < /dev/null > "$WORK/serial.log" 2>&1 &
     QEMU_PID=$!
@@ -342,6 +392,14 @@ run_batch() {
 
 # ---- the summary ------------------------------------------------------------
 
+boot_times() {
+    if [ -s "$WORK/times.txt" ]; then
+        cat "$WORK/times.txt"
+    else
+        echo "boot times not measured"
+    fi
+}
+
 result_of() {
     grep -a -o "GUEST-TEST: $1 .*" "$WORK/serial.log" | tr -d '\r' | tail -n 1 | cut -d' ' -f3- || true
 }
@@ -350,19 +408,21 @@ result_of() {
 # you had the monitor) and, on failure, the console's last lines.
 # Returns 0 only if the disk appeared and its data read back intact.
 print_summary() {
-    local driver disk io done_rc status=0
+    local root driver disk io done_rc status=0
+    root=$(result_of root)
     driver=$(result_of driver)
     disk=$(result_of disk)
     io=$(result_of io)
     done_rc=$(grep -a -o 'GUEST-DONE rc=[0-9]*' "$WORK/serial.log" | tail -n 1 | cut -d= -f2 || true)
-    [[ $disk == PASS* && $io == PASS* ]] || status=1
+    [[ $root == PASS* && $disk == PASS* && $io == PASS* ]] || status=1
     # batch: the guest must also have finished cleanly (no kernel warning);
     # from a terminal you may well have left it with Ctrl-A x
     [[ $INTERACTIVE == 1 || $done_rc == 0 ]] || status=1
     echo
     echo "=== iscsi-hba main job: summary (QEMU ran ${BOOT_SECONDS}s)"
-    printf '  %-8s %s\n' driver "${driver:-not reached}" disk "${disk:-not reached}" \
-        I/O "${io:-not reached}" target "$TGTD_IQN at $TGTD_PORTAL (tgtd, ${LUN_MB:-128} MiB file LUN)"
+    printf '  %-8s %s\n' root "${root:-not reached}" driver "${driver:-not reached}" disk "${disk:-not reached}" \
+        I/O "${io:-not reached}" target "$TGTD_IQN at $TGTD_PORTAL (tgtd, ${LUN_MB:-160} MiB file LUN)" \
+        firmware "$FIRMWARE: $(boot_times)"
     grep -a -o 'GUEST-TEST: kernel-log .*' "$WORK/serial.log" | sed 's/^GUEST-TEST: /  /' || true
     if [ "$INTERACTIVE" = 0 ]; then
         echo
@@ -376,7 +436,7 @@ print_summary() {
             echo
             echo "=== last lines of the guest's console"
             tail -n 30 "$WORK/serial.log" | tr -d '\r' | sed 's/^/  /'
-            [ "$QEMU_RC" != 124 ] || echo "  (QEMU was killed after ${RUN_TIMEOUT:-180} s)"
+            [ "$QEMU_RC" != 124 ] || echo "  (QEMU was killed after ${RUN_TIMEOUT:-300} s)"
         fi
     fi
     # keep the console log for a look afterwards; $WORK goes away
@@ -394,11 +454,11 @@ print_summary() {
 
 main() {
     parse_args "$@"
-    build_everything
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/iscsi-hba-run.XXXXXX")
     trap 'rm -rf "$WORK"' EXIT
+    build_everything
     start_target
-    make_initrd
+    make_job
     qemu_command
     QEMU_RC=0
     if [ "$INTERACTIVE" = 1 ]; then

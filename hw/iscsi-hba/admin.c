@@ -453,6 +453,9 @@ static void adm_session_info(IscsiHbaRequest *req)
         flags |= ISCSI_HBA_SESSION_HOST_CONFIGURED;
     }
     info = g_new0(struct iscsi_hba_session_info, 1);
+    if (sess->login.host_configured) {
+        info->host_target = cpu_to_le16(sess->login.host_target);
+    }
     info->session_id = cpu_to_le32(sess->id);
     info->state = cpu_to_le16(iscsi_hba_session_abi_state(sess));
     info->flags = cpu_to_le16(flags);

@@ -344,6 +344,34 @@ bool iscsi_hba_fault_before(IscsiHbaRequest *req, const IscsiHbaFaultCtx *c,
     }
 }
 
+/*
+ * A login the adapter starts by itself, for a host-configured target: an
+ * op=login rule with action=status that fires fails it with its status (no
+ * request carries it: the session records it and retries, as after a
+ * refused login).  Other actions do not apply to these logins and do not
+ * count them.  Returns the status, or 0.
+ */
+uint32_t iscsi_hba_fault_host_login(IscsiHbaState *s, const char *target)
+{
+    IscsiHbaFaultCtx c = {
+        .op = ISCSI_HBA_FAULT_OP_LOGIN,
+        .target = target,
+        .lun = -1,
+        .opcode = -1,
+        .dir = -1,
+    };
+    IscsiHbaFault *f;
+
+    QTAILQ_FOREACH(f, &s->faults, entry) {
+        if (f->rule->action == ISCSI_HBA_FAULT_ACTION_STATUS &&
+            fault_matches(f->rule, &c) && fault_fires(f)) {
+            fault_event(s, f, &c);
+            return f->status;
+        }
+    }
+    return 0;
+}
+
 /* The target answered a SCSI command: replace its answer if asked to. */
 void iscsi_hba_fault_after_target(IscsiHbaRequest *req)
 {

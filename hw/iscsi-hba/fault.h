@@ -35,6 +35,7 @@ void iscsi_hba_faults_cleanup(IscsiHbaState *s);
 bool iscsi_hba_fault_before(IscsiHbaRequest *req, const IscsiHbaFaultCtx *c,
                             IscsiHbaSession *sess);
 void iscsi_hba_fault_after_target(IscsiHbaRequest *req);
+uint32_t iscsi_hba_fault_host_login(IscsiHbaState *s, const char *target);
 bool iscsi_hba_fault_tmf_held(IscsiHbaRequest *tmf);
 unsigned iscsi_hba_fault_count(IscsiHbaState *s);
 

@@ -151,6 +151,10 @@ struct IscsiHbaState {
     uint32_t max_transfer;
     uint16_t max_sessions;
     bool msix;
+    bool bar64;                     /* BAR0 64-bit (else 32-bit) */
+    int32_t bootindex;              /* firmware boot order, -1: none */
+    char *boot_target;              /* iscsi-hba-target id */
+    uint32_t boot_lun;
     char *serial;
     char *initiator_name_prop;
     uint32_t login_timeout;         /* seconds */
@@ -270,6 +274,7 @@ bool iscsi_hba_policy_allows(IscsiHbaState *s, const char *host,
 /* target.c */
 bool iscsi_hba_host_targets_has_portal(IscsiHbaState *s, const char *host,
                                        uint16_t port);
+bool iscsi_hba_host_targets_check(IscsiHbaState *s, Error **errp);
 void iscsi_hba_host_targets_init(IscsiHbaState *s);
 void iscsi_hba_host_targets_cleanup(IscsiHbaState *s);
 void iscsi_hba_host_targets_login(IscsiHbaState *s);

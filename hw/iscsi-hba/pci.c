@@ -16,6 +16,8 @@
 #include "qemu/module.h"
 #include "qemu/units.h"
 #include "qemu/cutils.h"
+#include "qemu/datadir.h"
+#include "qemu/error-report.h"
 #include "qapi/error.h"
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
@@ -541,6 +543,30 @@ static void iscsi_hba_default_initiator_name(IscsiHbaState *s)
     }
 }
 
+/*
+ * The default option ROM holds the UEFI driver (guest/uefi), built by
+ * scripts/build-uefi-driver.sh.  Without it the adapter still works, only
+ * UEFI firmware cannot boot from it: say so instead of refusing to start,
+ * as QEMU would for a missing romfile.  An explicit romfile= must exist.
+ */
+static void iscsi_hba_check_default_rom(PCIDevice *pci)
+{
+    PCIDeviceClass *pc = PCI_DEVICE_GET_CLASS(pci);
+    g_autofree char *path = NULL;
+
+    if (pci->romfile || !pc->romfile) {
+        return;
+    }
+    path = qemu_find_file(QEMU_FILE_TYPE_BIOS, pc->romfile);
+    if (!path) {
+        warn_report("iscsi-hba: option ROM %s not found: UEFI firmware "
+                    "cannot boot from this adapter (build it with "
+                    "scripts/build-uefi-driver.sh, or set romfile=)",
+                    pc->romfile);
+        pci->romfile = g_strdup("");
+    }
+}
+
 static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
 {
     ERRP_GUARD();
@@ -548,7 +574,8 @@ static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
     unsigned i;
     int ret;
 
-    if (!iscsi_hba_check_props(s, errp)) {
+    if (!iscsi_hba_check_props(s, errp) ||
+        !iscsi_hba_host_targets_check(s, errp)) {
         return;
     }
     if (!iscsi_hba_policy_init(s, errp)) {
@@ -560,6 +587,7 @@ static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
         return;
     }
     iscsi_hba_default_initiator_name(s);
+    iscsi_hba_check_default_rom(pci);
 
     pci_config_set_interrupt_pin(pci->config, 1);
 
@@ -573,7 +601,8 @@ static void iscsi_hba_realize(PCIDevice *pci, Error **errp)
     memory_region_add_subregion(&s->bar0, ISCSI_HBA_DB_OFFSET, &s->doorbells);
     pci_register_bar(pci, ISCSI_HBA_BAR_REGS,
                      PCI_BASE_ADDRESS_SPACE_MEMORY |
-                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->bar0);
+                     (s->bar64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 :
+                      PCI_BASE_ADDRESS_MEM_TYPE_32), &s->bar0);
 
     if (s->msix) {
         ret = msix_init(pci, iscsi_hba_num_vectors(s),
@@ -648,6 +677,10 @@ static const Property iscsi_hba_props[] = {
     DEFINE_PROP_UINT32("max-transfer", IscsiHbaState, max_transfer, 1 * MiB),
     DEFINE_PROP_UINT16("max-sessions", IscsiHbaState, max_sessions, 16),
     DEFINE_PROP_BOOL("msix", IscsiHbaState, msix, true),
+    DEFINE_PROP_BOOL("bar64", IscsiHbaState, bar64, true),
+    DEFINE_PROP_INT32("bootindex", IscsiHbaState, bootindex, -1),
+    DEFINE_PROP_STRING("boot-target", IscsiHbaState, boot_target),
+    DEFINE_PROP_UINT32("boot-lun", IscsiHbaState, boot_lun, 0),
     DEFINE_PROP_UINT32("login-timeout", IscsiHbaState, login_timeout, 15),
     DEFINE_PROP_UINT32("command-timeout", IscsiHbaState, cmd_timeout, 30),
     DEFINE_PROP_STRING("fault-rules", IscsiHbaState, fault_rules_prop),
@@ -676,6 +709,7 @@ static void iscsi_hba_class_init(ObjectClass *oc, void *data)
     pc->subsystem_id = ISCSI_HBA_PCI_SUBDEVICE_ID;
     pc->class_id = ISCSI_HBA_PCI_CLASS >> 8;
     pc->revision = ISCSI_HBA_PCI_REVISION;
+    pc->romfile = "efi-iscsi-hba.rom";
 
     set_bit(DEVICE_CATEGORY_STORAGE, dc->categories);
     dc->desc = "iSCSI host bus adapter";

@@ -34,6 +34,7 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 #include "session.h"
+#include "fault.h"
 #include "iscsi-name.h"
 #include "login-status.h"
 #include "trace.h"
@@ -713,6 +714,7 @@ uint32_t iscsi_hba_session_login(IscsiHbaState *s, IscsiHbaRequest *req,
 {
     IscsiHbaSession *sess;
     unsigned i = 0;
+    uint32_t injected;
 
     if (login->discovery) {
         QLIST_FOREACH(sess, &s->discoveries, link) {
@@ -753,6 +755,13 @@ uint32_t iscsi_hba_session_login(IscsiHbaState *s, IscsiHbaRequest *req,
     sess->deadline = now_ms() + s->login_timeout * 1000;
     timer_mod(sess->tick, now_ms() + TICK_MS);
     trace_iscsi_hba_login(sess->id, login->host, login->port);
+    injected = login->host_configured ?
+               iscsi_hba_fault_host_login(s, login->target) : 0;
+    if (injected) {
+        /* as if the target refused it: retried after time2wait */
+        session_login_failed(sess, injected, ISCSI_HBA_DETAIL_INJECTED);
+        return 0;
+    }
     sess->resolve = iscsi_hba_resolve(s, login->host, login->port,
                                       session_resolved, sess);
     return 0;

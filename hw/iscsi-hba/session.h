@@ -39,6 +39,7 @@ typedef struct IscsiHbaLogin {
     uint8_t digest;
     bool discovery;
     bool host_configured;           /* iscsi-hba-target object */
+    uint16_t host_target;           /* its index (target.c) */
     uint16_t time2wait;
     uint16_t time2retain;
     char target_secret[ISCSI_HBA_STRING_FIELD];  /* mutual CHAP */

@@ -25,6 +25,7 @@
 #include "qapi/error.h"
 #include "qom/object_interfaces.h"
 #include "crypto/secret.h"
+#include "system/system.h"
 #include "iscsi-name.h"
 #include "session.h"
 #include "trace.h"
@@ -214,7 +215,7 @@ static bool iscsi_hba_target_can_be_deleted(UserCreatable *uc)
 
 /* Fill login parameters; the caller wipes them (they hold secrets). */
 static void host_target_login(IscsiHbaState *s, IscsiHbaTarget *t,
-                              IscsiHbaLogin *l)
+                              unsigned index, IscsiHbaLogin *l)
 {
     memset(l, 0, sizeof(*l));
     pstrcpy(l->target, sizeof(l->target), t->target);
@@ -223,6 +224,7 @@ static void host_target_login(IscsiHbaState *s, IscsiHbaTarget *t,
     pstrcpy(l->host, sizeof(l->host), t->host);
     l->port = t->port;
     l->host_configured = true;
+    l->host_target = index;
     if (t->secret) {
         l->auth = ISCSI_HBA_AUTH_CHAP;
         pstrcpy(l->user, sizeof(l->user), t->user);
@@ -266,11 +268,82 @@ static int collect_target(Object *obj, void *opaque)
     return 0;
 }
 
-/* Realize: take the targets that name this adapter. */
+static IscsiHbaTarget *find_target(IscsiHbaState *s, const char *id)
+{
+    Object *obj = object_resolve_path_component(object_get_objects_root(), id);
+    IscsiHbaTarget *t = (IscsiHbaTarget *)object_dynamic_cast(
+        obj, TYPE_ISCSI_HBA_TARGET);
+
+    return t && t->complete && DEVICE(s)->id && !strcmp(t->hba, DEVICE(s)->id)
+           ? t : NULL;
+}
+
+/*
+ * Realize, before anything is set up: the boot properties name a target
+ * of this adapter and an unused bootindex.
+ */
+bool iscsi_hba_host_targets_check(IscsiHbaState *s, Error **errp)
+{
+    ERRP_GUARD();
+
+    if (s->bootindex < -1) {
+        error_setg(errp, "bootindex must be -1 or more, not %d", s->bootindex);
+        return false;
+    }
+    if (s->boot_lun > 16383) {
+        error_setg(errp, "boot-lun must be 0 to 16383 (a single-level LUN), "
+                   "not %u", s->boot_lun);
+        return false;
+    }
+    if (s->boot_target && !find_target(s, s->boot_target)) {
+        error_setg(errp, "boot-target '%s' is not an iscsi-hba-target of "
+                   "this adapter (its hba= must name this device's id)",
+                   s->boot_target);
+        return false;
+    }
+    if (s->bootindex < 0) {
+        return true;
+    }
+    if (!s->boot_target) {
+        error_setg(errp, "bootindex needs boot-target, the id of the "
+                   "iscsi-hba-target to boot from");
+        return false;
+    }
+    check_boot_index(s->bootindex, errp);
+    return !*errp;
+}
+
+static int compare_target_ids(gconstpointer a, gconstpointer b)
+{
+    Object *x = *(Object *const *)a, *y = *(Object *const *)b;
+
+    return g_strcmp0(object_get_canonical_path_component(x),
+                     object_get_canonical_path_component(y));
+}
+
+/*
+ * Realize: take the targets that name this adapter, numbered in the order
+ * of their ids (not of hashing), the number SESSION_INFO reports as
+ * host_target.  The boot target's LUN goes into the firmware's boot order
+ * as <adapter>/channel@0/disk@<number>,<lun>, the path SeaBIOS and OVMF
+ * match for SCSI disks.
+ */
 void iscsi_hba_host_targets_init(IscsiHbaState *s)
 {
+    unsigned i;
+
     s->host_targets = g_ptr_array_new();
     object_child_foreach(object_get_objects_root(), collect_target, s);
+    g_ptr_array_sort(s->host_targets, compare_target_ids);
+    for (i = 0; s->bootindex >= 0 && i < s->host_targets->len; i++) {
+        Object *t = g_ptr_array_index(s->host_targets, i);
+        g_autofree char *suffix = NULL;
+
+        if (!strcmp(object_get_canonical_path_component(t), s->boot_target)) {
+            suffix = g_strdup_printf("/channel@0/disk@%x,%x", i, s->boot_lun);
+            add_boot_device_path(s->bootindex, DEVICE(s), suffix);
+        }
+    }
 }
 
 void iscsi_hba_host_targets_cleanup(IscsiHbaState *s)
@@ -284,6 +357,7 @@ void iscsi_hba_host_targets_cleanup(IscsiHbaState *s)
         object_unref(OBJECT(t));
     }
     g_ptr_array_free(s->host_targets, true);
+    del_boot_device_path(DEVICE(s), NULL);
     s->host_targets = NULL;
 }
 
@@ -303,7 +377,7 @@ void iscsi_hba_host_targets_login(IscsiHbaState *s)
         IscsiHbaTarget *t = g_ptr_array_index(s->host_targets, i);
         uint32_t status;
 
-        host_target_login(s, t, l);
+        host_target_login(s, t, i, l);
         status = iscsi_hba_session_login(s, NULL, l);
         if (status) {
             trace_iscsi_hba_host_target_refused(t->target, status);

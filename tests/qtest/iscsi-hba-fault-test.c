@@ -1486,6 +1486,44 @@ static void test_login_status(void)
     t_quit(t);
 }
 
+/*
+ * A host-configured target's login, which the adapter starts by itself at
+ * enable, fails by an op=login status rule as a refused login would: the
+ * session is listed, RECONNECTING with the status, and the retry after
+ * time2wait (2 s) logs in.  This is how firmware tests see a failed login.
+ */
+static void test_login_host_target(void)
+{
+    g_autofree char *args = g_strdup_printf(
+        "-object iscsi-hba-target,id=ht0,hba=hba0,portal=%s,target=%s",
+        fx->portal, target_name(TGTD_TARGET_PLAIN));
+    struct iscsi_hba_session_info si;
+    uint32_t sid;
+    gint64 end;
+    QIscsiHbaTest *t;
+
+    if (!qihba_fixture_ready(fx, fx_error)) {
+        return;
+    }
+    t = qihba_t_start_args(fx, LT, CT,
+                           "fault-rules=op=login,,action=status,,"
+                           "status=AUTHENTICATION_FAILURE", args);
+    g_assert_cmpuint(qihba_list_sessions(t, &sid, 1), ==, 1);
+    g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
+    g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_RECONNECTING);
+    g_assert_cmphex(si.last_status, ==, ISDSC_AUTHENTICATION_FAILURE);
+
+    end = g_get_monotonic_time() + (2 + LT + QIHBA_LATE_S) * G_USEC_PER_SEC;
+    do {
+        g_usleep(100 * 1000);
+        g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
+    } while (si.state != ISCSI_HBA_SESSION_STATE_LOGGED_IN &&
+             g_get_monotonic_time() < end);
+    g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
+    g_assert_cmpuint(si.reconnects, ==, 0);
+    qihba_t_quit(t);
+}
+
 static void test_login_discovery(void)
 {
     struct iscsi_hba_cqe cqe;
@@ -2287,6 +2325,8 @@ int main(int argc, char **argv)
                    test_events_rate_limit);
     qtest_add_func("/iscsi-hba/fault/hmp/commands", test_hmp);
     qtest_add_func("/iscsi-hba/fault/login/status", test_login_status);
+    qtest_add_func("/iscsi-hba/fault/login/host-target",
+                   test_login_host_target);
     qtest_add_func("/iscsi-hba/fault/login/discovery", test_login_discovery);
     qtest_add_func("/iscsi-hba/fault/login/delay", test_login_delay);
     qtest_add_func("/iscsi-hba/fault/scsi/check-condition",

@@ -21,6 +21,8 @@
 #include "qemu/bswap.h"
 #include "libqtest.h"
 #include "qobject/qjson.h"
+#include "hw/pci/pci_regs.h"
+#include "libqos/fw_cfg.h"
 #include "libqos/iscsi-hba.h"
 #include "libqos/iscsi-hba-session.h"
 #include "libqos/tgtd-fixture.h"
@@ -1081,11 +1083,14 @@ static void test_host_target(void)
     for (i = 0; i < n; i++) {
         g_assert_cmphex(qihba_session_info(t, ids[i], &si), ==, 0);
         g_assert_true(si.flags & ISCSI_HBA_SESSION_HOST_CONFIGURED);
+        /* host_target: the index of the target object, ids in order */
         if (!strcmp(si.target_name, target_name(TGTD_TARGET_CHAP))) {
+            g_assert_cmpuint(si.host_target, ==, 0);
             sid = ids[i];
         } else {
             g_assert_cmpstr(si.target_name, ==,
                             target_name(TGTD_TARGET_ACL));
+            g_assert_cmpuint(si.host_target, ==, 1);
             acl_sid = ids[i];
         }
     }
@@ -1169,6 +1174,78 @@ static void test_host_target_errors(void)
         g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
         g_assert_nonnull(strstr(err, cases[i].error));
     }
+}
+
+#define BOOT_TARGET(id, iqn) \
+    "-object iscsi-hba-target,id=" id ",hba=hba0,portal=127.0.0.1:9," \
+    "target=iqn.2026-11.org.qemu.test:" iqn " "
+
+/* The type bits of BAR0 of the device in slot 4, through port 0xcf8. */
+static uint32_t slot4_bar0(QTestState *qts)
+{
+    qtest_outl(qts, 0xcf8, 0x80000000u | (4 << 11) | 0x10);
+    return qtest_inl(qts, 0xcfc) & 0xf;
+}
+
+/* QEMU with these arguments must fail, saying @error. */
+static void expect_start_error(const char *args, const char *error)
+{
+    g_autofree char *cmd = g_strdup_printf(
+        "%s -machine pc -accel qtest -nodefaults -display none -S %s",
+        g_getenv("QTEST_QEMU_BINARY"), args);
+    g_autofree char *err = NULL;
+    int status;
+
+    g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status, NULL));
+    g_test_message("%s -> %s", args, err);
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    g_assert_nonnull(strstr(err, error));
+}
+
+/*
+ * Booting: bootindex and boot-target put the boot LUN of one of the
+ * adapter's targets into the firmware's boot order as
+ * <adapter>/channel@0/disk@<target number>,<lun>, the number being the one
+ * SESSION_INFO reports (ids in order: a0 is 0, b1 is 1).  Bad values stop
+ * QEMU with an error naming them.  bar64=off gives firmware a 32-bit
+ * BAR0.  No target is contacted (nothing enables the adapter).
+ */
+static void test_host_target_boot(void)
+{
+    QTestState *qts;
+    QFWCFG *fw;
+    char order[256] = "";
+
+    qts = qtest_init(BOOT_TARGET("b1", "b") BOOT_TARGET("a0", "a")
+                     "-device iscsi-hba,id=hba0,addr=4,bootindex=0,"
+                     "boot-target=b1,boot-lun=1");
+    fw = pc_fw_cfg_init(qts);
+    qfw_cfg_get_file(fw, "bootorder", order, sizeof(order) - 1);
+    g_test_message("bootorder: %s", order);
+    g_assert_cmpstr(order, ==, "/pci@i0cf8/scsi@4/channel@0/disk@1,1");
+    g_assert_cmphex(slot4_bar0(qts), ==, PCI_BASE_ADDRESS_MEM_TYPE_64);
+    pc_fw_cfg_uninit(fw);
+    qtest_quit(qts);
+
+    qts = qtest_init("-device iscsi-hba,id=hba0,addr=4,bar64=off");
+    g_assert_cmphex(slot4_bar0(qts), ==, PCI_BASE_ADDRESS_MEM_TYPE_32);
+    qtest_quit(qts);
+
+    expect_start_error(BOOT_TARGET("a0", "a")
+                       "-device iscsi-hba,id=hba0,bootindex=1",
+                       "bootindex needs boot-target");
+    expect_start_error(BOOT_TARGET("a0", "a")
+                       "-device iscsi-hba,id=hba0,bootindex=1,boot-target=x",
+                       "boot-target 'x' is not an iscsi-hba-target of this "
+                       "adapter");
+    expect_start_error(BOOT_TARGET("a0", "a")
+                       "-device iscsi-hba,id=hba0,bootindex=1,"
+                       "boot-target=a0,boot-lun=16384",
+                       "boot-lun must be 0 to 16383");
+    expect_start_error(BOOT_TARGET("a0", "a")
+                       "-device ide-cd,bus=ide.0,bootindex=1 "
+                       "-device iscsi-hba,id=hba0,bootindex=1,boot-target=a0",
+                       "The bootindex 1 has already been used");
 }
 
 static void test_session_failed(void)
@@ -1980,6 +2057,8 @@ int main(int argc, char **argv)
     qtest_add_func("/iscsi-hba/iscsi/host-target/login", test_host_target);
     qtest_add_func("/iscsi-hba/iscsi/host-target/errors",
                    test_host_target_errors);
+    qtest_add_func("/iscsi-hba/iscsi/host-target/boot",
+                   test_host_target_boot);
     qtest_add_func("/iscsi-hba/iscsi/login/too-many", test_login_too_many);
     qtest_add_func("/iscsi-hba/iscsi/session/invalid-id",
                    test_session_invalid_id);

@@ -409,7 +409,8 @@ struct iscsi_hba_session_info {
     uint32_t reconnects;
     uint32_t last_status;       /* ISDSC of the last failure, 0 if none */
     uint32_t num_luns;
-    uint8_t  rsvd0[20];
+    uint16_t host_target;       /* HOST_CONFIGURED: the target's index */
+    uint8_t  rsvd0[18];
     char     target_name[ISCSI_HBA_STRING_FIELD];
     char     portal_host[ISCSI_HBA_STRING_FIELD];
     uint8_t  rsvd1[448];
@@ -883,6 +884,7 @@ ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_login_params,
                            target_chap_username, 1292);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_session_info, isid, 8);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_session_info, reconnects, 32);
+ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_session_info, host_target, 44);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_session_info, target_name, 64);
 ISCSI_HBA_ABI_CHECK_OFFSET(struct iscsi_hba_session_info, portal_host, 320);
 
