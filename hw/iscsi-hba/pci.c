@@ -18,7 +18,7 @@
 #include "qemu/cutils.h"
 #include "qapi/error.h"
 #include "hw/pci/msix.h"
-#include "hw/qdev-properties.h"
+#include "qemu-compat.h"
 #include "migration/vmstate.h"
 #include "fault.h"
 #include "session.h"
@@ -662,7 +662,7 @@ static const VMStateDescription iscsi_hba_vmstate = {
     .unmigratable = 1,
 };
 
-static void iscsi_hba_class_init(ObjectClass *oc, void *data)
+static void iscsi_hba_class_init(ObjectClass *oc, IscsiHbaClassData data)
 {
     DeviceClass *dc = DEVICE_CLASS(oc);
     PCIDeviceClass *pc = PCI_DEVICE_CLASS(oc);

@@ -25,6 +25,7 @@
 #include "qapi/error.h"
 #include "qom/object_interfaces.h"
 #include "crypto/secret.h"
+#include "qemu-compat.h"
 #include "iscsi-name.h"
 #include "session.h"
 #include "trace.h"
@@ -365,7 +366,8 @@ static void iscsi_hba_target_finalize(Object *obj)
     secret_free(t->target_secret);
 }
 
-static void iscsi_hba_target_class_init(ObjectClass *oc, void *data)
+static void iscsi_hba_target_class_init(ObjectClass *oc,
+                                        IscsiHbaClassData data)
 {
     UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
 
