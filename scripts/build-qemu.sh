@@ -350,7 +350,7 @@ ENV
 
 main() {
     local src ver build libdir='' start=$SECONDS
-    [ -z "$QEMU_VERSION" ] || check_supported "$QEMU_VERSION" "QEMU_VERSION"
+    [ -z "$QEMU_VERSION" ] || check_supported "$QEMU_VERSION" "QEMU_VERSION=$QEMU_VERSION"
     local -a targets=("$@")
     # One build at a time per flavor: parallel runs would race in ninja and
     # in the flavor's source tree.  The other flavor is not blocked.  Lock

@@ -16,7 +16,7 @@ check_supported() {
     for v in $SUPPORTED_VERSIONS; do
         [ "$release" != "$v" ] || return 0
     done
-    log "$what is QEMU $release; supported releases: $SUPPORTED_VERSIONS"
+    log "$what: QEMU $release is not supported; supported releases: $SUPPORTED_VERSIONS"
     exit 2
 }
 
