@@ -214,10 +214,14 @@ copy_project_files() {
 }
 
 # patches/qemu for RELEASE, "Since:" of added QAPI lines set to <since>.
+# qemu-fix-*.patch fix QEMU itself for the project's trimmed build (see
+# each one); they are not the device's and stay out of the series.
 build_list_patches() {
-    local since=$1
-    cat "$TOP"/patches/qemu/*.patch "$TOP"/patches/qemu/"$RELEASE"/*.patch |
-        sed "s/^+# Since: [0-9.]*\$/+# Since: $since/"
+    local since=$1 p
+    for p in "$TOP"/patches/qemu/*.patch "$TOP"/patches/qemu/"$RELEASE"/*.patch; do
+        case $(basename "$p") in qemu-fix-*) continue ;; esac
+        cat "$p"
+    done | sed "s/^+# Since: [0-9.]*\$/+# Since: $since/"
 }
 
 # The MAINTAINERS entry, after megasas' (another SCSI HBA), with the F:
