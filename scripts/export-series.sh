@@ -312,10 +312,19 @@ pristine_repo() {
     echo "$repo"
 }
 
-# A work tree of the pristine repository at <dir>.
-clone_pristine() {
-    rm -rf "$2"
-    git clone -q "$1" "$2" >&2
+# A work tree of the pristine repository at <dir>, at "base" with
+# nothing else in it.  An existing one is reset, not cloned again: files
+# that did not change keep their times, so builds there stay incremental.
+pristine_worktree() {
+    local repo=$1 dir=$2
+    if git -C "$dir" rev-parse -q --verify base > /dev/null 2>&1; then
+        (cd "$dir" && { git am --abort > /dev/null 2>&1 || true; } && git checkout -q -f --detach base &&
+         git clean -q -f -d -x && { git branch -q -D iscsi-hba 2>/dev/null || true; }) >&2
+    else
+        rm -rf "$dir"
+        git clone -q "$repo" "$dir" >&2
+        git -C "$dir" checkout -q --detach base >&2
+    fi
 }
 
 cover_letter() {
@@ -361,10 +370,9 @@ export_series() {
     since=$(next_release "$RELEASE")
     out=${OUT:-$CACHE/series/$ver}
     work=$CACHE/series/work-$ver
-    rm -rf "$work"
     # The finished tree in the work tree: build lists, project files,
     # resolved for the release; then one commit per group.
-    clone_pristine "$(pristine_repo "$tree")" "$work"
+    pristine_worktree "$(pristine_repo "$tree")" "$work"
     build_list_patches "$since" | patch -d "$work" -p1 -s --no-backup-if-mismatch
     copy_project_files "$work"
     resolve_compat "$work"
@@ -398,13 +406,18 @@ build_series_tree() {
     [ -x /usr/lib/ccache/cc ] && cc=/usr/lib/ccache/cc
     mkdir -p "$tree/configs/devices/x86_64-softmmu"
     cp "$TOP/configs/devices/x86_64-softmmu/iscsi-hba.mak" "$tree/configs/devices/x86_64-softmmu/"
-    rm -rf "$build" && mkdir -p "$build"
-    (cd "$build" && "$tree/configure" --python=/usr/bin/python3 --target-list=x86_64-softmmu \
-        --without-default-features --without-default-devices \
-        --with-devices-x86_64=iscsi-hba --enable-tcg --enable-libiscsi \
-        --disable-docs --disable-install-blobs --disable-download --enable-werror \
-        --cc="$cc") \
-        > "$build.configure.log" 2>&1 || { tail -n 20 "$build.configure.log"; return 1; }
+    local -a args=(--python=/usr/bin/python3 --target-list=x86_64-softmmu
+        --without-default-features --without-default-devices
+        --with-devices-x86_64=iscsi-hba --enable-tcg --enable-libiscsi
+        --disable-docs --disable-install-blobs --disable-download --enable-werror
+        --cc="$cc")
+    # Configured once; later runs let ninja re-run meson where needed.
+    if [ ! -f "$build/build.ninja" ] || [ "$(cat "$build/.args" 2>/dev/null)" != "${args[*]}" ]; then
+        rm -rf "$build" && mkdir -p "$build"
+        (cd "$build" && "$tree/configure" "${args[@]}") > "$build.configure.log" 2>&1 ||
+            { tail -n 20 "$build.configure.log"; return 1; }
+        echo "${args[*]}" > "$build/.args"
+    fi
     # Every object compiled from the device's, its QAPI module's and its
     # qtests' sources (ninja -t targets lists them by output name).
     mapfile -t targets < <(ninja -C "$build" -t targets all |
@@ -449,9 +462,10 @@ check_series() {
     local out=$1 ver tree am p start unexplained
     tree=$(fetch_debian_source "$RELEASE")
     ver=$(cat "$tree/VERSION")
-    am=$CACHE/series/am-$ver
+    # The export's work tree again, reset to the unpatched tree.
+    am=$CACHE/series/work-$ver
     echo "# series for QEMU $ver in $out: $(ls "$out" | wc -l) files"
-    clone_pristine "$(pristine_repo "$tree")" "$am"
+    pristine_worktree "$(pristine_repo "$tree")" "$am"
     if (cd "$am" && git am -q \
             $(ls "$out"/*.patch | grep -v '/0000-')) > "$am.log" 2>&1; then
         ok "git am: the series applies to unpatched QEMU $ver"
