@@ -7,6 +7,18 @@
 #   hw/iscsi-hba/qemu-compat.h   the C API differences
 #   patches/qemu/<release>/      hunks that do not apply to every release
 # (patches/qemu/*.patch apply to all of them).
+#
+# 10.0 -> 10.2, and how each difference is handled:
+#   TypeInfo.class_init data became const void *   qemu-compat.h typedef
+#   QAPI doc lines over 70 columns are errors       schema rewrapped (both)
+#   global target_name() (qemu/target-info.h)       qtest helper renamed (both)
+#   exec/memory.h became system/memory.h            include dropped, system/dma.h
+#                                                   brings the right one (both)
+#   docs/system/device-emulation.rst list changed   patches/qemu/<release>/0003
+#   trimmed PC build fails to link (ACPI_CXL calls  patches/qemu/10.2/qemu-fix-*
+#   a CONFIG_CXL-only function; QEMU's own bug)     (not part of the series)
+# 11.x (source not reachable here, not built): hw/qdev-properties.h moved to
+# hw/core/, handled by qemu-compat.h's __has_include.
 
 SUPPORTED_VERSIONS='10.0 10.2'
 
