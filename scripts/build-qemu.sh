@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Build qemu-system-x86_64 with the iscsi-hba device, and its qtests.
 #
-#   scripts/build-qemu.sh            # Debian trixie's QEMU 10.0 source package
-#   QEMU_SRC=~/qemu scripts/build-qemu.sh   # your own QEMU 10.0 tree
+#   scripts/build-qemu.sh            # Debian's QEMU 10.0 source package (trixie)
+#   QEMU_VERSION=10.2 scripts/build-qemu.sh   # Debian's QEMU 10.2 (sid)
+#   QEMU_SRC=~/qemu scripts/build-qemu.sh   # your own QEMU 10.0 or 10.2 tree
 #   scripts/build-qemu.sh qemu-system-x86_64  # only these ninja targets
 #   scripts/build-qemu.sh --asan     # the sanitizer build (or ISCSI_HBA_FLAVOR=asan)
+#
+# Supported QEMU releases: 10.0 and 10.2 (scripts/qemu-release.sh).  The
+# normal flavor builds 10.0 and the asan flavor 10.2 unless QEMU_VERSION
+# says otherwise, so the test command covers both releases with two
+# builds.  With QEMU_SRC the release is the tree's own (its VERSION file).
 #
 # Two flavors, each with its own source tree, build directory and lock, so
 # the long sanitizer build never blocks the normal one:
@@ -17,6 +23,8 @@
 # Everything slow lives in $ISCSI_HBA_CACHE (default ~/.cache/iscsi-hba),
 # keyed by QEMU version, so a second run only recompiles what changed:
 #   src/qemu-<ver>/          unpacked Debian source with this project overlaid
+#   src/dl/qemu-<ver>/       the Debian source package itself, kept for
+#                            scripts/export-series.sh (an unpatched tree)
 #   src/qemu-<ver>-asan/     the same, hard-linked, for the asan flavor
 #   build/qemu-<ver>[-asan]/ meson/ninja build directories
 #   libiscsi-asan/<ver>/     libiscsi built with AddressSanitizer
@@ -41,6 +49,14 @@ case $FLAVOR in
     *) echo "build-qemu: unknown flavor '$FLAVOR' (normal or asan)" >&2; exit 2 ;;
 esac
 
+# shellcheck source=scripts/qemu-release.sh
+. "$TOP/scripts/qemu-release.sh"
+QEMU_VERSION=${QEMU_VERSION:-}
+if [ -z "$QEMU_VERSION" ] && [ -z "${QEMU_SRC:-}" ]; then
+    QEMU_VERSION=10.0
+    [ "$FLAVOR" = normal ] || QEMU_VERSION=10.2
+fi
+
 LOG_TAG='build-qemu'
 [ "$FLAVOR" = normal ] || LOG_TAG="build-qemu ($FLAVOR)"
 log() { echo "$LOG_TAG: $*" >&2; }
@@ -52,41 +68,6 @@ replace_file() {
     tmp=$(mktemp "$dst.XXXXXX")
     cat > "$tmp"
     mv -f "$tmp" "$dst"
-}
-
-# Newest QEMU 10.0 source in trixie; falls back to what is cached when the
-# archive cannot be reached, so warm rebuilds work offline.
-fetch_debian_source() {
-    local dsc ver dir probe
-    # --print-uris lines: 'URL' FILENAME SIZE HASH; the URL is %-encoded.
-    # Asked from an empty directory: apt prints no URI for files present.
-    probe=$(mktemp -d)
-    dsc=$(cd "$probe" && apt-get source --print-uris qemu/trixie 2>/dev/null |
-          awk '$2 ~ /^qemu_.*\.dsc$/ { print $2; exit }') || true
-    rmdir "$probe"
-    if [ -z "$dsc" ]; then
-        dir=$(ls -d "$CACHE"/src/qemu-10.0.*/ 2>/dev/null | grep -v -- '-asan/$' |
-              sort -V | tail -n 1)
-        [ -n "$dir" ] || { log "cannot get QEMU source from Debian"; exit 1; }
-        echo "${dir%/}"
-        return
-    fi
-    ver=${dsc#qemu_}; ver=${ver%%+*}; ver=${ver#*:}
-    case $ver in
-        10.0.*) ;;
-        *) log "trixie offers QEMU $ver; this project targets 10.0"; exit 1 ;;
-    esac
-    dir=$CACHE/src/qemu-$ver
-    if [ ! -f "$dir/.unpacked" ]; then
-        log "fetching QEMU $ver source (Debian trixie, Debian patches applied)"
-        rm -rf "$dir" "$dir-asan" "$CACHE/src/dl"
-        mkdir -p "$CACHE/src/dl"
-        (cd "$CACHE/src/dl" && apt-get source --download-only -qq "qemu/trixie" &&
-         dpkg-source -q -x ./*.dsc "$dir") >&2
-        rm -rf "$CACHE/src/dl"
-        touch "$dir/.unpacked"
-    fi
-    echo "$dir"
 }
 
 # The asan flavor's tree: a hard-linked copy of the Debian tree (seconds,
@@ -135,8 +116,9 @@ overlay_files() {
 # (GNU patch writes a new file and renames it, so it breaks hard links.)
 apply_patches() {
     local src=$1 applied=$1/.iscsi-hba-applied.patch orig=$1/.iscsi-hba-orig
-    local wanted f
-    wanted=$(cat "$TOP"/patches/qemu/*.patch)
+    local wanted f release
+    release=$(tree_release "$src")
+    wanted=$(cat "$TOP"/patches/qemu/*.patch "$TOP"/patches/qemu/"$release"/*.patch)
     if [ -f "$applied" ] && [ "$(cat "$applied")" = "$wanted" ]; then
         return 0
     fi
@@ -322,7 +304,7 @@ device_qtests() {
 # Short, shared steps under one lock: apt, the Debian source, the overlay
 # and patches of this flavor's tree.  Prints the tree.
 prepare_tree() {
-    local base src
+    local base src release
     exec 8>"$CACHE/.lock-prepare"
     flock 8
     if [ "$FLAVOR" = asan ]; then
@@ -333,8 +315,14 @@ prepare_tree() {
     fetch_firmware
     if [ -n "${QEMU_SRC:-}" ]; then
         base=$(cd "$QEMU_SRC" && pwd)
+        release=$(tree_release "$base")
+        check_supported "$release" "QEMU_SRC=$QEMU_SRC"
+        if [ -n "$QEMU_VERSION" ] && [ "$QEMU_VERSION" != "$release" ]; then
+            log "QEMU_VERSION=$QEMU_VERSION but QEMU_SRC=$QEMU_SRC is QEMU $release"
+            exit 2
+        fi
     else
-        base=$(fetch_debian_source)
+        base=$(fetch_debian_source "$QEMU_VERSION")
     fi
     src=$(flavor_tree "$base")
     overlay_files "$src"
@@ -366,6 +354,7 @@ ENV
 
 main() {
     local src ver build libdir='' start=$SECONDS
+    [ -z "$QEMU_VERSION" ] || check_supported "$QEMU_VERSION" "QEMU_VERSION=$QEMU_VERSION"
     local -a targets=("$@")
     # One build at a time per flavor: parallel runs would race in ninja and
     # in the flavor's source tree.  The other flavor is not blocked.  Lock

@@ -2,11 +2,13 @@
 # Install what building and testing iscsi-hba needs on Debian 12 (bookworm).
 #
 # Idempotent: packages already present are skipped, so a warm machine pays
-# one dpkg query.  Adds two apt sources, beside the existing bookworm ones:
+# one dpkg query.  Adds apt sources, beside the existing bookworm ones:
 #   - bookworm-backports (deb + deb-src): meson >= 1.5 and python3-pycotap,
 #     which QEMU 10 needs;
 #   - trixie deb-src only: the QEMU 10.0 source package.  No trixie binary
 #     packages are ever installed;
+#   - sid deb-src only: the QEMU 10.2 source package (the second QEMU
+#     release the device builds in).  No sid binary package is installed;
 #   - bookworm deb-src: the libiscsi source package, built with
 #     AddressSanitizer for the sanitizer build.
 #
@@ -64,19 +66,18 @@ URIs: http://deb.debian.org/debian
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
-add_source /etc/apt/sources.list.d/iscsi-hba-trixie-src.sources \
+# A Debian suite whose source packages (deb-src) apt may fetch.
+add_source_suite() {
+    add_source "/etc/apt/sources.list.d/iscsi-hba-$1-src.sources" \
 "Types: deb-src
 URIs: http://deb.debian.org/debian
-Suites: trixie
+Suites: $1
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
-
-add_source /etc/apt/sources.list.d/iscsi-hba-bookworm-src.sources \
-"Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+}
+add_source_suite trixie
+add_source_suite sid
+add_source_suite bookworm
 
 # A stamp keeps warm runs from touching the network at all.
 STAMP=/var/lib/apt/lists/.iscsi-hba-updated

@@ -4,8 +4,9 @@
 # The project's own tests (counted in the final line):
 #   unit        project meson tests, each TAP subtest counted: ABI header,
 #               ISDSC table, isdsc tool, iSCSI name rules (no QEMU needed)
-#   qtest       device qtests against the normal qemu-system-x86_64
-#   qtest-asan  the same qtests against the sanitizer build (AddressSanitizer
+#   qtest       device qtests against the normal qemu-system-x86_64 (QEMU 10.0)
+#   qtest-asan  the same qtests against the sanitizer build of QEMU 10.2
+#               (so both supported releases run them; AddressSanitizer
 #               + UndefinedBehaviorSanitizer, libiscsi 1.19 instrumented too):
 #               any sanitizer report fails, whatever TAP says
 #   fuzz        a short deterministic generic-fuzz run over tests/fuzz/iscsi-hba
@@ -18,6 +19,8 @@
 #   windows     the Windows miniport: iscsihba.sys built with mingw-w64
 #               (scripts/build-windows-driver.sh, one check), then its
 #               code run against the device by tests/windows (TAP)
+#   series      scripts/export-series.sh --check: the upstream patch series
+#               applies to unpatched QEMU 10.2, passes checkpatch, builds
 # Reported on their own lines (a failure still counts as failed):
 #   stock       QEMU's own qmp-cmd-test (every QMP query, query-iscsi-hba too)
 #   image       run-all.sh: self-checks of the guest image and a virtio control
@@ -408,6 +411,21 @@ build_uefi_driver() {
     fi
 }
 
+# The project as an upstream patch series (scripts/export-series.sh):
+# git am, checkpatch per patch, a device-only build; TAP points counted.
+run_series_check() {
+    local logf=$LOGS/series.log rc
+    run_streamed "$logf" '^(not )?ok |^# |export-series:' \
+        bash "$TOP/scripts/export-series.sh" --check --release 10.2
+    rc=$?
+    tap_count "$logf"
+    if [ "$rc" -ne 0 ] && [ "$T_FAIL" -eq 0 ]; then
+        tail -n 30 "$logf"
+        T_FAIL=1
+    fi
+    record project "series (QEMU 10.2)" "$T_PASS" "$T_FAIL" "$T_SKIP" "scripts/export-series.sh --check"
+}
+
 # ---- main ----
 
 build() {
@@ -493,6 +511,7 @@ main() {
         run_guest project run-boot.sh
         run_guest project run-uefi.sh
         run_checkpatch
+        run_series_check
     else
         run_unit
     fi

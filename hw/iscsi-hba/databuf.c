@@ -33,7 +33,6 @@
 #include "qemu/osdep.h"
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
-#include "exec/memory.h"
 #include "system/dma.h"
 #include "databuf.h"
 #include "trace.h"

@@ -20,7 +20,7 @@
 #include "qemu/error-report.h"
 #include "qapi/error.h"
 #include "hw/pci/msix.h"
-#include "hw/qdev-properties.h"
+#include "qemu-compat.h"
 #include "migration/vmstate.h"
 #include "fault.h"
 #include "session.h"
@@ -695,7 +695,7 @@ static const VMStateDescription iscsi_hba_vmstate = {
     .unmigratable = 1,
 };
 
-static void iscsi_hba_class_init(ObjectClass *oc, void *data)
+static void iscsi_hba_class_init(ObjectClass *oc, IscsiHbaClassData data)
 {
     DeviceClass *dc = DEVICE_CLASS(oc);
     PCIDeviceClass *pc = PCI_DEVICE_CLASS(oc);

@@ -26,6 +26,7 @@
 #include "qom/object_interfaces.h"
 #include "crypto/secret.h"
 #include "system/system.h"
+#include "qemu-compat.h"
 #include "iscsi-name.h"
 #include "session.h"
 #include "trace.h"
@@ -439,7 +440,8 @@ static void iscsi_hba_target_finalize(Object *obj)
     secret_free(t->target_secret);
 }
 
-static void iscsi_hba_target_class_init(ObjectClass *oc, void *data)
+static void iscsi_hba_target_class_init(ObjectClass *oc,
+                                        IscsiHbaClassData data)
 {
     UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
 

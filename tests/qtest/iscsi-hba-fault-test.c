@@ -100,7 +100,7 @@ static GPtrArray *events;
  * Fixture
  */
 
-static const char *target_name(TgtdTargetId tgt)
+static const char *fx_target_name(TgtdTargetId tgt)
 {
     return fx->target[tgt].name;
 }
@@ -1496,7 +1496,7 @@ static void test_login_host_target(void)
 {
     g_autofree char *args = g_strdup_printf(
         "-object iscsi-hba-target,id=ht0,hba=hba0,portal=%s,target=%s",
-        fx->portal, target_name(TGTD_TARGET_PLAIN));
+        fx->portal, fx_target_name(TGTD_TARGET_PLAIN));
     struct iscsi_hba_session_info si;
     uint32_t sid;
     gint64 end;
@@ -1949,7 +1949,7 @@ static void test_scsi_session_target(void)
 
     id = fault_add(t, "{'op': 'scsi', 'target': '%s', 'count': 0, "
                    "'action': 'status', 'status': 'SEND_FAILED'}",
-                   target_name(TGTD_TARGET_MULTI));
+                   fx_target_name(TGTD_TARGET_MULTI));
     rw(t, plain, 1, READ_10, 0, 1, buf, &cqe);
     qihba_check_good("READ on the other target", &cqe);
     rw(t, multi, 1, READ_10, 0, 1, buf, &cqe);
@@ -1970,7 +1970,7 @@ static void test_scsi_session_target(void)
     /* LOGOUT: op logout, with its session's target */
     id = fault_add(t, "{'op': 'logout', 'target': '%s', "
                    "'action': 'status', 'status': 'DEVICE_BUSY_ON_SESSION'}",
-                   target_name(TGTD_TARGET_MULTI));
+                   fx_target_name(TGTD_TARGET_MULTI));
     qihba_logout(t, multi, &cqe);
     check_injected("LOGOUT", &cqe, ISDSC_DEVICE_BUSY_ON_SESSION);
     check_counters(t, id, 1, 1);
@@ -2124,7 +2124,7 @@ static void test_scsi_disconnect(void)
         return;
     }
     t = t_start(NULL);
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_PLAIN));
     p.time2wait = 1;
     sid = qihba_login_ok_params(t, &p);
     qihba_lun_setup(t, sid, 1);
@@ -2209,7 +2209,7 @@ static void test_admin_session_commands(void)
             match = g_strdup_printf("'session': %u", sid);
         } else {
             match = g_strdup_printf("'target': '%s'",
-                                    target_name(TGTD_TARGET_PLAIN));
+                                    fx_target_name(TGTD_TARGET_PLAIN));
         }
         id = fault_add(t, "{'op': 'admin', 'opcode': %u, %s, 'count': 0, "
                        "'action': 'status', 'status': 'SESSION_BUSY'}",

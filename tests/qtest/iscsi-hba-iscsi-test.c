@@ -78,7 +78,7 @@ static void fixture_abort_hook(void *data)
     qihba_fixture_abort(data);
 }
 
-static const char *target_name(TgtdTargetId tgt)
+static const char *fx_target_name(TgtdTargetId tgt)
 {
     return fx->target[tgt].name;
 }
@@ -270,7 +270,7 @@ static void test_login_plain(void)
     g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
     g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
     g_assert_cmphex(si.flags, ==, 0);
-    g_assert_cmpstr(si.target_name, ==, target_name(TGTD_TARGET_PLAIN));
+    g_assert_cmpstr(si.target_name, ==, fx_target_name(TGTD_TARGET_PLAIN));
     g_assert_cmpstr(si.portal_host, ==, fx->host);
     g_assert_cmpuint(si.portal_port, ==, fx->port);
     g_assert_cmpuint(si.reconnects, ==, 0);
@@ -424,7 +424,7 @@ static void test_login_chap(void)
     }
     t = qihba_t_start(fx, LT, CT, NULL);
     for (i = 0; i < G_N_ELEMENTS(rows); i++) {
-        qihba_login_params(&p, fx, target_name(TGTD_TARGET_CHAP));
+        qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_CHAP));
         if (rows[i].auth != ISCSI_HBA_AUTH_NONE) {
             params_chap(&p, rows[i].auth,
                         rows[i].bad_user ? "nosuchuser" : fx->chap_user,
@@ -460,7 +460,7 @@ static void test_login_acl(void)
     t = qihba_t_start(fx, LT, CT, NULL);
 
     /* tgtd answers an ACL rejection with 0x0203, not 0x0202 */
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_ACL));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_ACL));
     expect_login(t, "default initiator name", &p, ISDSC_NOT_FOUND,
                  ISCSI_HBA_DETAIL_NONE, NULL);
     g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 0);
@@ -469,14 +469,14 @@ static void test_login_acl(void)
     expect_login(t, "allowed initiator name", &p, 0, ISCSI_HBA_DETAIL_NONE,
                  &sid);
     g_assert_cmphex(qihba_session_info(t, sid, &si), ==, 0);
-    g_assert_cmpstr(si.target_name, ==, target_name(TGTD_TARGET_ACL));
+    g_assert_cmpstr(si.target_name, ==, fx_target_name(TGTD_TARGET_ACL));
     qihba_tur_init(t, &sqe, sid, 1);
     qihba_io_exec_good(t, &sqe, &cqe);
     qihba_logout_ok(t, sid);
 
     /* An empty initiator_name takes the adapter's name */
     set_initiator_name(t, fx->acl_initiator);
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_ACL));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_ACL));
     expect_login(t, "adapter name allowed", &p, 0, ISCSI_HBA_DETAIL_NONE,
                  &sid);
     qihba_logout_ok(t, sid);
@@ -496,7 +496,7 @@ static void test_login_mutual_chap(void)
         return;
     }
     t = qihba_t_start(fx, LT, CT, NULL);
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_MUTUAL));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_MUTUAL));
     params_chap(&p, ISCSI_HBA_AUTH_MUTUAL_CHAP, fx->mutual_user,
                 fx->mutual_secret);
     g_strlcpy(p.target_chap_username, fx->mutual_target_user,
@@ -646,13 +646,13 @@ static void test_login_errors(void)
     }
 
     /* Nothing listens: connection refused */
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_PLAIN));
     p.portal_port = qihba_closed_port();
     expect_login(t, "closed port", &p, ISDSC_CONNECTION_FAILED,
                  ISCSI_HBA_DETAIL_NONE, NULL);
 
     /* A name that does not resolve */
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_PLAIN));
     g_strlcpy(p.portal_host, "no-such-host.invalid", sizeof(p.portal_host));
     expect_login(t, "unresolvable host", &p, ISDSC_DNS_NAME_UNRESOLVED,
                  ISCSI_HBA_DETAIL_NONE, NULL);
@@ -681,7 +681,7 @@ static void test_login_bad_names(void)
         expect_login(t, bad_targets[i], &p, ISDSC_INVALID_ISCSI_NAME,
                      ISCSI_HBA_DETAIL_BAD_NAME, NULL);
     }
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_PLAIN));
     g_strlcpy(p.initiator_name, "not an iscsi name",
               sizeof(p.initiator_name));
     expect_login(t, "bad initiator name", &p, ISDSC_INVALID_ISCSI_NAME,
@@ -701,7 +701,7 @@ static void test_login_twice(void)
     }
     t = qihba_t_start(fx, LT, CT, NULL);
     sid = qihba_login_ok(t, TGTD_TARGET_PLAIN);
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_PLAIN));
     expect_login(t, "second LOGIN", &p, ISDSC_TARGET_ALREADY_LOGGED_IN,
                  ISCSI_HBA_DETAIL_NONE, NULL);
     g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 1);
@@ -728,7 +728,7 @@ static void test_login_too_many(void)
     g_assert_cmpuint(qihba_readl(t->h, ISCSI_HBA_REG_MAX_SESSIONS), ==, 2);
     s1 = qihba_login_ok(t, TGTD_TARGET_PLAIN);
     s2 = qihba_login_ok(t, TGTD_TARGET_MULTI);
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_CHAP));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_CHAP));
     params_chap(&p, ISCSI_HBA_AUTH_CHAP, fx->chap_user, fx->chap_secret);
     expect_login(t, "third LOGIN", &p, ISDSC_TOO_MANY_SESSIONS,
                  ISCSI_HBA_DETAIL_NONE, NULL);
@@ -809,7 +809,7 @@ static void test_login_frozen(void)
     /* login-timeout below command-timeout, as the spec recommends */
     t = qihba_t_start(fx, LT, 2 * LT, NULL);
     tgtd_fixture_freeze(fx);
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_PLAIN));
     cid = qihba_login_start(t, &p);
     t0 = g_get_monotonic_time();
 
@@ -913,7 +913,7 @@ static void login_retaining(QIscsiHbaTest *t, uint16_t time2retain,
 {
     struct iscsi_hba_login_params p;
 
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_PLAIN));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_PLAIN));
     p.time2wait = 1;
     p.time2retain = time2retain;
     expect_login(t, "LOGIN", &p, 0, ISCSI_HBA_DETAIL_NONE, sid);
@@ -1070,8 +1070,8 @@ static void test_host_target(void)
         "-object iscsi-hba-target,id=ht0,hba=hba0,portal=%s,target=%s,"
         "user=%s,password-secret=sec0 "
         "-object iscsi-hba-target,id=ht1,hba=hba0,portal=%s,target=%s",
-        fx->chap_secret, fx->portal, target_name(TGTD_TARGET_CHAP),
-        fx->chap_user, fx->portal, target_name(TGTD_TARGET_ACL));
+        fx->chap_secret, fx->portal, fx_target_name(TGTD_TARGET_CHAP),
+        fx->chap_user, fx->portal, fx_target_name(TGTD_TARGET_ACL));
     t = qihba_t_start_args(fx, LT, CT, NULL, args);
 
     g_assert_cmphex(qihba_identify(t->h, &id), ==, 0);
@@ -1084,12 +1084,12 @@ static void test_host_target(void)
         g_assert_cmphex(qihba_session_info(t, ids[i], &si), ==, 0);
         g_assert_true(si.flags & ISCSI_HBA_SESSION_HOST_CONFIGURED);
         /* host_target: the index of the target object, ids in order */
-        if (!strcmp(si.target_name, target_name(TGTD_TARGET_CHAP))) {
+        if (!strcmp(si.target_name, fx_target_name(TGTD_TARGET_CHAP))) {
             g_assert_cmpuint(si.host_target, ==, 0);
             sid = ids[i];
         } else {
             g_assert_cmpstr(si.target_name, ==,
-                            target_name(TGTD_TARGET_ACL));
+                            fx_target_name(TGTD_TARGET_ACL));
             g_assert_cmpuint(si.host_target, ==, 1);
             acl_sid = ids[i];
         }
@@ -1126,7 +1126,7 @@ static void test_host_target(void)
     qobject_unref(rsp);
 
     /* The guest cannot log in to it a second time */
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_CHAP));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_CHAP));
     params_chap(&p, ISCSI_HBA_AUTH_CHAP, fx->chap_user, fx->chap_secret);
     qihba_login(t, &p, &cqe);
     g_assert_cmphex(cqe.status, ==, ISDSC_TARGET_ALREADY_LOGGED_IN);
@@ -1936,10 +1936,10 @@ static void test_discovery(void)
         g_test_message("%s", strs[i]);
     }
     for (i = 0; i < G_N_ELEMENTS(listed); i++) {
-        g_assert_true(sendtargets_has(strs, target_name(listed[i]), addr));
+        g_assert_true(sendtargets_has(strs, fx_target_name(listed[i]), addr));
     }
     /* tgtd hides the acl target from initiators it does not admit */
-    g_assert_false(sendtargets_has(strs, target_name(TGTD_TARGET_ACL),
+    g_assert_false(sendtargets_has(strs, fx_target_name(TGTD_TARGET_ACL),
                                    addr));
     /* Discovery sessions are not sessions */
     g_assert_cmpuint(qihba_list_sessions(t, ids, 4), ==, 0);
@@ -1964,7 +1964,7 @@ static void test_discovery(void)
                     ISCSI_HBA_DETAIL_NONE);
     qtest_bufread(t->qts, out, text, 8192);
     strs_acl = sendtargets_split(text, cqe.result);
-    g_assert_true(sendtargets_has(strs_acl, target_name(TGTD_TARGET_ACL),
+    g_assert_true(sendtargets_has(strs_acl, fx_target_name(TGTD_TARGET_ACL),
                                   addr));
     qihba_t_quit(t);
 }

@@ -55,7 +55,7 @@
 static TgtdFixture *fx;
 static GError *fx_error;
 
-static const char *target_name(TgtdTargetId tgt)
+static const char *fx_target_name(TgtdTargetId tgt)
 {
     return fx->target[tgt].name;
 }
@@ -357,7 +357,7 @@ static void login_logout_ok(QIscsiHbaTest *t, const char *host,
 {
     struct iscsi_hba_login_params p;
 
-    qihba_login_params_at(&p, target_name(tgt), host, fx->port);
+    qihba_login_params_at(&p, fx_target_name(tgt), host, fx->port);
     qihba_logout_ok(t, qihba_login_ok_params(t, &p));
 }
 
@@ -532,8 +532,8 @@ static char *host_chap_targets(void)
         "initiator-name=" TARGET_PREFIX "init,user=%s,password-secret=s1,"
         "target-user=%s,target-password-secret=s2",
         fx->chap_secret, fx->mutual_secret, fx->mutual_target_secret,
-        fx->portal, target_name(TGTD_TARGET_CHAP), fx->chap_user,
-        fx->portal, target_name(TGTD_TARGET_MUTUAL), fx->mutual_user,
+        fx->portal, fx_target_name(TGTD_TARGET_CHAP), fx->chap_user,
+        fx->portal, fx_target_name(TGTD_TARGET_MUTUAL), fx->mutual_user,
         fx->mutual_target_user);
 }
 
@@ -542,7 +542,7 @@ static char *host_plain_target(void)
 {
     return g_strdup_printf("-object iscsi-hba-target,id=t0,hba=" HBA_ID
                            ",portal=%s,target=%s", fx->portal,
-                           target_name(TGTD_TARGET_PLAIN));
+                           fx_target_name(TGTD_TARGET_PLAIN));
 }
 
 /* The only session, a host one, logs in; @si gets its SESSION_INFO. */
@@ -664,7 +664,7 @@ static void test_f12_target_frozen(void)
     rsp = qtest_qmp(t->qts, "{'execute': 'object-add', 'arguments': "
                     "{'qom-type': 'iscsi-hba-target', 'id': 'late', "
                     "'hba': %s, 'portal': %s, 'target': %s}}", HBA_ID,
-                    fx->portal, target_name(TGTD_TARGET_PLAIN));
+                    fx->portal, fx_target_name(TGTD_TARGET_PLAIN));
     desc = qmp_error_desc(rsp, "object-add of a target for a realized HBA");
     g_assert_nonnull(strstr(desc, "iscsi-hba-target 'late'"));
     g_assert_nonnull(strstr(desc, "adapter '" HBA_ID "' is already "
@@ -838,7 +838,7 @@ static void test_f10_mutual_chap_reconnect(void)
     }
     t = qihba_t_start(fx, LT, CT, NULL);
     set_chap_secret(t, fx->mutual_target_secret);
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_MUTUAL));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_MUTUAL));
     p.auth_type = ISCSI_HBA_AUTH_MUTUAL_CHAP;
     g_strlcpy(p.chap_username, fx->mutual_user, sizeof(p.chap_username));
     p.chap_secret_len = strlen(fx->mutual_secret);
@@ -1073,7 +1073,7 @@ static void test_f7_none(void)
     args = host_plain_target();
     t = qihba_t_start_args(fx, LT, CT, "guest-portals=none", args);
     wait_host_logged_in(t, &si);
-    qihba_login_params(&p, fx, target_name(TGTD_TARGET_MULTI));
+    qihba_login_params(&p, fx, fx_target_name(TGTD_TARGET_MULTI));
     qihba_login(t, &p, &cqe);
     qihba_check_cqe("LOGIN with guest-portals=none", &cqe,
                     ISDSC_RESTRICTED_BY_GROUP_POLICY,

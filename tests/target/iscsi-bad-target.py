@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """TEST STAND-IN: a small iSCSI target that misbehaves on demand.
 
 This is not a real target.  It exists for the iscsi-hba tests, and only

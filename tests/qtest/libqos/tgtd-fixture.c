@@ -39,7 +39,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#ifdef __linux__
+#ifdef CONFIG_LINUX
 #include <sys/prctl.h>
 #endif
 #include <glib-unix.h>
@@ -356,7 +356,7 @@ void tgtd_fixture_child_setup(gpointer opaque)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     setsid();
-#ifdef __linux__
+#ifdef CONFIG_LINUX
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) {
         _exit(127);

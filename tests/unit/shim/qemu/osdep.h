@@ -27,4 +27,9 @@
 #include <errno.h>
 #include <glib.h>
 
+/* What QEMU's config-host.h says about the host, for code that asks. */
+#ifdef __linux__
+#define CONFIG_LINUX 1
+#endif
+
 #endif /* QEMU_OSDEP_H */
