@@ -24,34 +24,12 @@ ABI=$TOP/include/hw/iscsi-hba/iscsi-hba-abi.h
 log() { echo "build-seabios: $*" >&2; }
 die() { log "$*"; exit 1; }
 trap 'log "failed: line $LINENO: $BASH_COMMAND"' ERR
+# shellcheck source=scripts/debian-source.sh
+. "$TOP/scripts/debian-source.sh"
 
 # Debian's source tree, unpacked once; offline, the newest one cached.
 fetch_source() {
-    local dsc ver dir probe
-    probe=$(mktemp -d)
-    dsc=$(cd "$probe" && apt-get source --print-uris seabios/bookworm 2>/dev/null |
-          awk '$2 ~ /^seabios_.*\.dsc$/ { print $2; exit }') || true
-    rmdir "$probe"
-    if [ -z "$dsc" ]; then
-        # shellcheck disable=SC2012 # version-sorted names, no blanks
-        dir=$(ls -d "$CACHE"/seabios/src/seabios-*/ 2>/dev/null | sort -V | tail -n 1)
-        [ -n "$dir" ] || die "cannot get the seabios source from Debian (deb-src for bookworm?)"
-        echo "${dir%/}"
-        return
-    fi
-    ver=${dsc#seabios_}; ver=${ver%.dsc}
-    dir=$CACHE/seabios/src/seabios-$ver
-    if [ ! -f "$dir/.unpacked" ]; then
-        log "fetching seabios $ver source (Debian bookworm)"
-        rm -rf "$dir" "$CACHE/seabios/dl"
-        mkdir -p "$CACHE/seabios/src"
-        mkdir -p "$CACHE/seabios/dl"
-        (cd "$CACHE/seabios/dl" && apt-get source --download-only -qq seabios/bookworm &&
-         dpkg-source -q -x ./*.dsc "$dir") >&2
-        rm -rf "$CACHE/seabios/dl"
-        touch "$dir/.unpacked"
-    fi
-    echo "$dir"
+    debian_source seabios bookworm "$CACHE/seabios" || die "no seabios source"
 }
 
 input_hash() {

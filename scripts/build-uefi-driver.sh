@@ -31,6 +31,8 @@ ROM_NAME=efi-iscsi-hba.rom
 log() { echo "build-uefi-driver: $*" >&2; }
 die() { log "$*"; exit 1; }
 trap 'log "failed: line $LINENO: $BASH_COMMAND"' ERR
+# shellcheck source=scripts/debian-source.sh
+. "$TOP/scripts/debian-source.sh"
 
 install_tools() {
     local p missing=()
@@ -44,29 +46,7 @@ install_tools() {
 
 # Debian's source tree, unpacked once; offline, the newest one cached.
 fetch_source() {
-    local dsc ver dir probe
-    probe=$(mktemp -d)
-    dsc=$(cd "$probe" && apt-get source --print-uris edk2/bookworm 2>/dev/null |
-          awk '$2 ~ /^edk2_.*\.dsc$/ { print $2; exit }') || true
-    rmdir "$probe"
-    if [ -z "$dsc" ]; then
-        dir=$(ls -d "$EDK"/src/edk2-*/ 2>/dev/null | sort -V | tail -n 1)
-        [ -n "$dir" ] || die "cannot get the edk2 source from Debian (deb-src for bookworm?)"
-        echo "${dir%/}"
-        return
-    fi
-    ver=${dsc#edk2_}; ver=${ver%.dsc}
-    dir=$EDK/src/edk2-$ver
-    if [ ! -f "$dir/.unpacked" ]; then
-        log "fetching edk2 $ver source (Debian bookworm, 17 MB)"
-        rm -rf "$dir" "$EDK/dl"
-        mkdir -p "$EDK/src" "$EDK/dl"
-        (cd "$EDK/dl" && apt-get source --download-only -qq edk2/bookworm &&
-         dpkg-source -q -x ./*.dsc "$dir") >&2
-        rm -rf "$EDK/dl"
-        touch "$dir/.unpacked"
-    fi
-    echo "$dir"
+    debian_source edk2 bookworm "$EDK" || die "no edk2 source"
 }
 
 build_basetools() {
