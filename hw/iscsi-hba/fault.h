@@ -36,6 +36,7 @@ bool iscsi_hba_fault_before(IscsiHbaRequest *req, const IscsiHbaFaultCtx *c,
                             IscsiHbaSession *sess);
 void iscsi_hba_fault_after_target(IscsiHbaRequest *req);
 bool iscsi_hba_fault_tmf_held(IscsiHbaRequest *tmf);
+void iscsi_hba_fault_logout(IscsiHbaState *s, uint32_t session);
 unsigned iscsi_hba_fault_count(IscsiHbaState *s);
 
 #endif

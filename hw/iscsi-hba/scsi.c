@@ -208,6 +208,10 @@ static void task_finish(IscsiHbaTask *t, uint32_t done, bool target_done)
     }
     if (req) {
         req->task = NULL;
+        if (t->cancel_requested) {
+            /* Aborted victims complete before their TMF or LOGOUT. */
+            req->fault.delay_ms = 0;
+        }
         iscsi_hba_req_complete(req);
     }
 }

@@ -33,6 +33,7 @@
 #include <poll.h>
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
+#include "fault.h"
 #include "session.h"
 #include "iscsi-name.h"
 #include "login-status.h"
@@ -788,6 +789,7 @@ void iscsi_hba_session_logout(IscsiHbaSession *sess, IscsiHbaRequest *req)
     sess->waiter = req;
     iscsi_hba_scsi_cancel_all(sess, ISDSC_SCSI_REQUEST_FAILED,
                               ISCSI_HBA_DETAIL_ABORTED);
+    iscsi_hba_fault_logout(sess->s, sess->id);
     /* A cancelled WRITE's Data-Out may be queued: no logout, just close. */
     if (!iscsi_hba_session_usable(sess) || sess->reset_needed) {
         session_finish_waiter(sess, ISCSI_HBA_STATUS_SUCCESS,
