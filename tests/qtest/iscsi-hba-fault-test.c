@@ -1723,6 +1723,7 @@ static void test_scsi_lba_range(void)
     unsigned fired = 0, matched = 0;
     uint64_t buf;
     uint32_t sid;
+    size_t i;
     int64_t id;
     QIscsiHbaTest *t;
 
@@ -2263,10 +2264,14 @@ static void test_admin_session_commands(void)
 /* op=tmf: task management functions by function code. */
 static void test_tmf_status(void)
 {
+    static const uint8_t functions[] = {
+        ISCSI_HBA_TMF_ABORT_TASK, ISCSI_HBA_TMF_LUN_RESET,
+    };
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
     uint16_t held;
     uint32_t sid;
+    size_t i;
     int64_t id;
     QIscsiHbaTest *t;
 
@@ -2312,6 +2317,26 @@ static void test_tmf_status(void)
     release_held(t, sid, 0, held, ISCSI_HBA_TMF_TARGET_WARM_RESET, 0,
                  TMF_RSP_NOT_SUPPORTED);
 
+    /*
+     * tmf rules come before the device answers for a command a drop rule
+     * holds: they can make its ABORT_TASK (or a reset) fail, and it stays
+     * held.
+     */
+    fault_add(t, "{'op': 'scsi', 'opcode': %d, 'action': 'drop'}", READ_10);
+    held = held_read(t, sid, 1, qihba_alloc(t->h, t->bs, 0));
+    for (i = 0; i < G_N_ELEMENTS(functions); i++) {
+        id = fault_add(t, "{'op': 'tmf', 'opcode': %d, 'action': 'status', "
+                       "'status': 'SCSI_REQUEST_FAILED'}", functions[i]);
+        qihba_sqe_tmf(&sqe, sid, 1, functions[i], QIHBA_IO_QID, held);
+        qihba_io_exec(t, &sqe, &cqe);
+        check_injected("TMF over a held command", &cqe,
+                       ISDSC_SCSI_REQUEST_FAILED);
+        check_counters(t, id, 1, 1);
+        g_assert_false(qihba_t_poll(t, QIHBA_IO_QID, held, NEVER_MS, &cqe,
+                                    NULL));
+    }
+    release_held(t, sid, 1, held, ISCSI_HBA_TMF_ABORT_TASK, held,
+                 TMF_RSP_COMPLETE);
     qihba_logout_ok(t, sid);
     t_quit(t);
 }
