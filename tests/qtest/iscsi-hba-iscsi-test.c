@@ -273,10 +273,21 @@ static void test_login_plain(void)
     g_assert_cmpuint(si.portal_port, ==, fx->port);
     g_assert_cmpuint(si.reconnects, ==, 0);
     g_assert_cmphex(si.last_status, ==, 0);
-    /* Not known in version 1.0: read as 0. */
+    /* libiscsi keeps the TSIH private; LUNs come from REPORT_LUNS */
     g_assert_cmpuint(si.tsih, ==, 0);
     g_assert_cmpuint(si.num_luns, ==, 0);
-    g_assert_cmpuint(si.max_burst_len, ==, 0);
+    /*
+     * What tgtd 1.0.85 answers with its defaults to libiscsi's offer
+     * (InitialR2T=No, ImmediateData=Yes, bursts 262144): InitialR2T is
+     * Yes if either side says so; FirstBurstLength is tgtd's 65536.
+     */
+    g_assert_cmpuint(si.max_recv_data_segment_len, ==, 8192);
+    g_assert_cmpuint(si.max_burst_len, ==, 262144);
+    g_assert_cmpuint(si.first_burst_len, ==, 65536);
+    g_assert_cmpuint(si.initial_r2t, ==, 1);
+    g_assert_cmpuint(si.immediate_data, ==, 1);
+    /* A random-kind ISID (RFC 7143 10.12.5) */
+    g_assert_cmphex(si.isid[0], ==, 0x80);
 
     /* The first command sees the new I_T nexus: UNIT ATTENTION 29h/00h */
     qihba_tur_init(t, &sqe, sid, 1);
