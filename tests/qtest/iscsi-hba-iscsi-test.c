@@ -1052,6 +1052,21 @@ static void test_session_in_flight_lost(void)
                     ISCSI_HBA_DETAIL_CONNECTION_LOST);
 }
 
+/* A host-configured target's initiator the ACL target lets in late. */
+#define LATE_INITIATOR "iqn.2026-11.org.qemu.test:late"
+
+static void acl_bind(const char *op)
+{
+    g_autofree char *tid = g_strdup_printf("%d",
+                                           fx->target[TGTD_TARGET_ACL].tid);
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(tgtd_fixture_tgtadm(fx, NULL, &err, "--op", op, "--mode",
+                                      "target", "--tid", tid,
+                                      "--initiator-name", LATE_INITIATOR,
+                                      NULL));
+}
+
 /*
  * Host-configured targets: iscsi-hba-target objects with the CHAP secret
  * in a secret object.  The adapter logs in when the guest enables it;
@@ -1078,9 +1093,11 @@ static void test_host_target(void)
         "-object secret,id=sec0,data=%s "
         "-object iscsi-hba-target,id=ht0,hba=hba0,portal=%s,target=%s,"
         "user=%s,password-secret=sec0 "
-        "-object iscsi-hba-target,id=ht1,hba=hba0,portal=%s,target=%s",
+        "-object iscsi-hba-target,id=ht1,hba=hba0,portal=%s,target=%s,"
+        "initiator-name=%s",
         fx->chap_secret, fx->portal, target_name(TGTD_TARGET_CHAP),
-        fx->chap_user, fx->portal, target_name(TGTD_TARGET_ACL));
+        fx->chap_user, fx->portal, target_name(TGTD_TARGET_ACL),
+        LATE_INITIATOR);
     t = qihba_t_start_args(fx, LT, CT, NULL, args);
 
     g_assert_cmphex(qihba_identify(t->h, &id), ==, 0);
@@ -1119,6 +1136,20 @@ static void test_host_target(void)
     g_assert_cmphex(qihba_session_info(t, acl_sid, &si), ==, 0);
     g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_RECONNECTING);
     g_assert_cmphex(si.last_status, ==, ISDSC_NOT_FOUND);
+    g_assert_cmpuint(si.reconnects, ==, 0);
+
+    /*
+     * Once the target lets it in, the session is announced like a first
+     * login (EVENT_LUNS_CHANGED, not RECOVERED; no EVENT_SESSION_LOST
+     * before it) and reconnects stays 0.
+     */
+    acl_bind("bind");
+    qihba_expect_event(t, qihba_post_aer(t),
+                       (2 + t->lt + QIHBA_LATE_S) * 1000 + QIHBA_SLACK_MS,
+                       ISCSI_HBA_EVENT_LUNS_CHANGED, acl_sid, 0);
+    acl_bind("unbind");
+    g_assert_cmphex(qihba_session_info(t, acl_sid, &si), ==, 0);
+    g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
     g_assert_cmpuint(si.reconnects, ==, 0);
 
     /* The secret is never readable back: the object holds its id only */
