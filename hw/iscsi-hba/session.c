@@ -351,6 +351,7 @@ static void session_note_key(IscsiHbaNegotiated *n, const char *kv)
         return;
     }
     key = g_strndup(kv, val++ - kv);
+    n->answered = true;
     if (!strcmp(key, "MaxRecvDataSegmentLength")) {
         n->max_recv_data_segment_len = key_number(val);
     } else if (!strcmp(key, "MaxBurstLength")) {
@@ -403,10 +404,21 @@ static void session_negotiate_start(IscsiHbaSession *sess,
     iscsi_set_log_level(ctx, LOGIN_REPLY_LOG_LEVEL);
 }
 
-/* Logged in: keep the values, and no more log formatting per PDU. */
+/*
+ * Logged in: keep the values, and no more log formatting per PDU.  A
+ * libiscsi that does not log the target's keys leaves them unknown (0),
+ * not at their defaults.
+ */
 static void session_negotiate_done(IscsiHbaSession *sess)
 {
-    sess->negotiated = sess->negotiating;
+    IscsiHbaNegotiated *n = &sess->negotiated;
+
+    if (sess->negotiating.answered) {
+        *n = sess->negotiating;
+    } else {
+        memset(n, 0, sizeof(*n));
+        memcpy(n->isid, sess->negotiating.isid, sizeof(n->isid));
+    }
     iscsi_set_log_level(sess->ctx, 0);
 }
 

@@ -38,6 +38,7 @@ typedef struct IscsiHbaNegotiated {
     bool initial_r2t;
     bool immediate_data;
     bool header_digest;
+    bool answered;                  /* a Login Response key was read */
 } IscsiHbaNegotiated;
 
 /* Validated login parameters, host order, strings NUL-terminated. */
