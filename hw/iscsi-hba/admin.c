@@ -431,6 +431,19 @@ static void adm_logout(IscsiHbaRequest *req)
     }
 }
 
+/* All 0 before the first login succeeded (0 = unknown). */
+static void session_info_negotiated(struct iscsi_hba_session_info *info,
+                                    const IscsiHbaNegotiated *n)
+{
+    memcpy(info->isid, n->isid, sizeof(info->isid));
+    info->max_recv_data_segment_len =
+        cpu_to_le32(n->max_recv_data_segment_len);
+    info->max_burst_len = cpu_to_le32(n->max_burst_len);
+    info->first_burst_len = cpu_to_le32(n->first_burst_len);
+    info->initial_r2t = n->initial_r2t;
+    info->immediate_data = n->immediate_data;
+}
+
 static void adm_session_info(IscsiHbaRequest *req)
 {
     const struct iscsi_hba_buffer_cmd *c = &req->sqe.u.buf;
@@ -452,10 +465,14 @@ static void adm_session_info(IscsiHbaRequest *req)
     if (sess->login.host_configured) {
         flags |= ISCSI_HBA_SESSION_HOST_CONFIGURED;
     }
+    if (sess->negotiated.header_digest) {
+        flags |= ISCSI_HBA_SESSION_HEADER_DIGEST;
+    }
     info = g_new0(struct iscsi_hba_session_info, 1);
     if (sess->login.host_configured) {
         info->host_target = cpu_to_le16(sess->login.host_target);
     }
+    session_info_negotiated(info, &sess->negotiated);
     info->session_id = cpu_to_le32(sess->id);
     info->state = cpu_to_le16(iscsi_hba_session_abi_state(sess));
     info->flags = cpu_to_le16(flags);

@@ -386,24 +386,39 @@ void iscsi_hba_fault_after_target(IscsiHbaRequest *req)
     rf->after = 0;
 }
 
-static void fault_release_held(IscsiHbaRequest *req)
+/* A fault rule holds it: dropped, or its completion delayed. */
+static bool fault_holds(IscsiHbaRequest *req, uint32_t session)
 {
-    req->fault.held = false;
-    iscsi_hba_req_fail(req, ISDSC_SCSI_REQUEST_FAILED,
-                       ISCSI_HBA_DETAIL_ABORTED);
+    return req->sqe.hdr.session_id == session &&
+           (req->fault.held || iscsi_hba_req_delayed(req));
+}
+
+/* Does task management function @m (NULL: LOGOUT) reach @req? */
+static bool fault_tmf_reaches(const struct iscsi_hba_task_mgmt *m,
+                              uint16_t qid, IscsiHbaRequest *req)
+{
+    if (!m) {
+        return true;
+    }
+    switch (m->function) {
+    case ISCSI_HBA_TMF_ABORT_TASK:
+        return qid == le16_to_cpu(m->ref_sqid) &&
+               req->cqe.cid == le16_to_cpu(m->ref_cid);
+    case ISCSI_HBA_TMF_LUN_RESET:
+        return !memcmp(req->sqe.u.scsi.lun, m->lun, 8);
+    default:
+        return true;
+    }
 }
 
 /*
- * Task management reaches commands a drop rule holds: they never went to
- * the target, so the device answers for it.  ABORT_TASK of a held command
- * completes here (result 0, function complete); LUN and target resets
- * release the held commands of their scope and then go to the target.
+ * End the held commands of @session that @m reaches (all of them for
+ * LOGOUT, @m NULL) as aborted.  Returns true if @m is ABORT_TASK and
+ * found its command.
  */
-bool iscsi_hba_fault_tmf_held(IscsiHbaRequest *tmf)
+static bool fault_release_held(IscsiHbaState *s, uint32_t session,
+                               const struct iscsi_hba_task_mgmt *m)
 {
-    IscsiHbaState *s = tmf->q->s;
-    const struct iscsi_hba_task_mgmt *m = &tmf->sqe.u.tmf;
-    uint32_t session = tmf->sqe.hdr.session_id;
     IscsiHbaRequest *req, *next;
     unsigned qid;
 
@@ -414,35 +429,41 @@ bool iscsi_hba_fault_tmf_held(IscsiHbaRequest *tmf)
             continue;
         }
         QTAILQ_FOREACH_SAFE(req, &q->inflight, entry, next) {
-            bool victim;
-
-            if (!req->fault.held || req->sqe.hdr.session_id != session) {
+            if (!fault_holds(req, session) ||
+                !fault_tmf_reaches(m, qid, req)) {
                 continue;
             }
-            switch (m->function) {
-            case ISCSI_HBA_TMF_ABORT_TASK:
-                victim = qid == le16_to_cpu(m->ref_sqid) &&
-                         req->cqe.cid == le16_to_cpu(m->ref_cid);
-                break;
-            case ISCSI_HBA_TMF_LUN_RESET:
-                victim = !memcmp(req->sqe.u.scsi.lun, m->lun, 8);
-                break;
-            default:
-                victim = true;
-                break;
-            }
-            if (!victim) {
-                continue;
-            }
-            fault_release_held(req);
-            if (m->function == ISCSI_HBA_TMF_ABORT_TASK) {
-                tmf->cqe.result = ISCSI_TMR_FUNC_COMPLETE;
-                iscsi_hba_req_complete(tmf);
+            iscsi_hba_req_abort_held(req);
+            if (m && m->function == ISCSI_HBA_TMF_ABORT_TASK) {
                 return true;
             }
         }
     }
     return false;
+}
+
+/*
+ * Task management reaches commands a drop rule holds, or whose completion
+ * a delay rule holds: the target no longer knows them, so the device
+ * answers for it.  ABORT_TASK of a held command completes here (result
+ * 0, function complete); LUN and target resets release the held commands
+ * of their scope and then go to the target.
+ */
+bool iscsi_hba_fault_tmf_held(IscsiHbaRequest *tmf)
+{
+    if (!fault_release_held(tmf->q->s, tmf->sqe.hdr.session_id,
+                            &tmf->sqe.u.tmf)) {
+        return false;
+    }
+    tmf->cqe.result = ISCSI_TMR_FUNC_COMPLETE;
+    iscsi_hba_req_complete(tmf);
+    return true;
+}
+
+/* LOGOUT: the commands fault rules hold complete before it does. */
+void iscsi_hba_fault_logout(IscsiHbaState *s, uint32_t session)
+{
+    fault_release_held(s, session, NULL);
 }
 
 /* ---- configuration ---- */

@@ -37,6 +37,7 @@ bool iscsi_hba_fault_before(IscsiHbaRequest *req, const IscsiHbaFaultCtx *c,
 void iscsi_hba_fault_after_target(IscsiHbaRequest *req);
 uint32_t iscsi_hba_fault_host_login(IscsiHbaState *s, const char *target);
 bool iscsi_hba_fault_tmf_held(IscsiHbaRequest *tmf);
+void iscsi_hba_fault_logout(IscsiHbaState *s, uint32_t session);
 unsigned iscsi_hba_fault_count(IscsiHbaState *s);
 
 #endif

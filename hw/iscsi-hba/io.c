@@ -302,7 +302,8 @@ static void io_task_mgmt(IscsiHbaRequest *req)
         return;
     }
     sess = io_session(req);
-    if (!sess || iscsi_hba_fault_tmf_held(req) || io_fault(req, sess, lun)) {
+    /* tmf rules first: a test can make even an ABORT_TASK of a held one fail */
+    if (!sess || io_fault(req, sess, lun) || iscsi_hba_fault_tmf_held(req)) {
         return;
     }
     iscsi_hba_tmf_submit(sess, req, lun);

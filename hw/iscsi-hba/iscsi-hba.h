@@ -238,6 +238,8 @@ void iscsi_hba_queue_cq_doorbell(IscsiHbaQueue *q, uint32_t val);
 void iscsi_hba_queues_kick(IscsiHbaState *s);
 bool iscsi_hba_req_stale(IscsiHbaRequest *req);
 void iscsi_hba_req_complete(IscsiHbaRequest *req);
+bool iscsi_hba_req_delayed(IscsiHbaRequest *req);
+void iscsi_hba_req_abort_held(IscsiHbaRequest *req);
 void iscsi_hba_req_fail(IscsiHbaRequest *req, uint32_t status,
                         uint16_t detail);
 void iscsi_hba_req_set_payload(IscsiHbaRequest *req, IscsiHbaPayloadKind kind,

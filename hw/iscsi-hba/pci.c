@@ -501,9 +501,9 @@ static bool iscsi_hba_check_props(IscsiHbaState *s, Error **errp)
                    "not %u", (unsigned)(16 * MiB), s->max_transfer);
         return false;
     }
-    if (s->max_sessions < 1 || s->max_sessions > 256) {
-        error_setg(errp, "max-sessions must be between 1 and 256, not %u",
-                   s->max_sessions);
+    if (s->max_sessions < 1 || s->max_sessions > ISCSI_HBA_MAX_SESSIONS_LIMIT) {
+        error_setg(errp, "max-sessions must be between 1 and %u, not %u",
+                   ISCSI_HBA_MAX_SESSIONS_LIMIT, s->max_sessions);
         return false;
     }
     if (s->login_timeout < 1 || s->login_timeout > 3600) {

@@ -150,6 +150,37 @@ void iscsi_hba_req_fail(IscsiHbaRequest *req, uint32_t status,
     iscsi_hba_req_complete(req);
 }
 
+/* A delay fault rule holds the finished request's completion. */
+bool iscsi_hba_req_delayed(IscsiHbaRequest *req)
+{
+    return req->delay_timer && timer_pending(req->delay_timer);
+}
+
+/*
+ * End a request a fault rule holds (dropped, or its completion delayed)
+ * as aborted, at once: ABORT TASK, LOGOUT.  Whatever result it was
+ * holding -- READ data, sense, residuals -- is dropped, and its delay
+ * timer can no longer post it a second time.
+ */
+void iscsi_hba_req_abort_held(IscsiHbaRequest *req)
+{
+    uint16_t cid = req->cqe.cid;
+
+    if (req->delay_timer) {
+        timer_del(req->delay_timer);
+    }
+    req->fault.held = false;
+    req->fault.delay_ms = 0;
+    iscsi_hba_databuf_free(req->data);
+    req->data = NULL;
+    g_free(req->payload.data);
+    memset(&req->payload, 0, sizeof(req->payload));
+    memset(&req->cqe, 0, sizeof(req->cqe));
+    req->cqe.cid = cid;
+    iscsi_hba_req_fail(req, ISDSC_SCSI_REQUEST_FAILED,
+                       ISCSI_HBA_DETAIL_ABORTED);
+}
+
 /*
  * Record bytes for guest memory at @addr; the bottom half writes them
  * when it posts the completion.  Callable from any context.

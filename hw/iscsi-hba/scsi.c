@@ -186,6 +186,8 @@ static void task_finish(IscsiHbaTask *t, uint32_t done, bool target_done)
 {
     IscsiHbaRequest *req = t->req;
     bool writes = t->buf && t->dir == DMA_DIRECTION_TO_DEVICE;
+    /* Aborted victims complete before their TMF or LOGOUT: no delay. */
+    bool undelayed = t->cancel_requested;
 
     task_check_data_out(t, target_done);
     QTAILQ_REMOVE(&t->sess->tasks, t, entry);
@@ -208,6 +210,9 @@ static void task_finish(IscsiHbaTask *t, uint32_t done, bool target_done)
     }
     if (req) {
         req->task = NULL;
+        if (undelayed) {
+            req->fault.delay_ms = 0;
+        }
         iscsi_hba_req_complete(req);
     }
 }

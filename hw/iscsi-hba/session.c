@@ -29,10 +29,12 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/cutils.h"
 #include "qemu/main-loop.h"
 #include <poll.h>
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
+#include "fault.h"
 #include "session.h"
 #include "fault.h"
 #include "iscsi-name.h"
@@ -311,13 +313,126 @@ static bool session_ctx_broken(IscsiHbaSession *sess)
            (!iscsi_is_logged_in(sess->ctx) || iscsi_get_fd(sess->ctx) < 0);
 }
 
+/* ---- negotiated values ---- */
+
+/*
+ * libiscsi 1.19 keeps what a login negotiated private, but logs each key
+ * of the target's Login Responses at level 6.  Its log function has no
+ * context argument: the session being serviced (main loop only) is it.
+ */
+#define LOGIN_REPLY_LOG_LEVEL 6
+static IscsiHbaSession *serviced_session;
+
+/* @val is followed by NUL or by libiscsi's " [target name]" suffix. */
+static bool key_is(const char *val, const char *word)
+{
+    size_t n = strlen(word);
+
+    return !strncmp(val, word, n) && (val[n] == 0 || val[n] == ' ');
+}
+
+static uint32_t key_number(const char *val)
+{
+    uint64_t v = 0;
+
+    /* A target's garbage reads as 0, "unknown" */
+    if (qemu_strtou64(val, &val, 10, &v) < 0 || v > UINT32_MAX) {
+        return 0;
+    }
+    return v;
+}
+
+/* The target's answer decides, as libiscsi takes it (login.c). */
+static void session_note_key(IscsiHbaNegotiated *n, const char *kv)
+{
+    const char *val = strchr(kv, '=');
+    g_autofree char *key = NULL;
+
+    if (!val) {
+        return;
+    }
+    key = g_strndup(kv, val++ - kv);
+    n->answered = true;
+    if (!strcmp(key, "MaxRecvDataSegmentLength")) {
+        n->max_recv_data_segment_len = key_number(val);
+    } else if (!strcmp(key, "MaxBurstLength")) {
+        n->max_burst_len = key_number(val);
+    } else if (!strcmp(key, "FirstBurstLength")) {
+        n->first_burst_len = key_number(val);
+    } else if (!strcmp(key, "InitialR2T")) {
+        n->initial_r2t = !key_is(val, "No");
+    } else if (!strcmp(key, "ImmediateData")) {
+        n->immediate_data = !key_is(val, "No");
+    } else if (!strcmp(key, "HeaderDigest")) {
+        n->header_digest = key_is(val, "CRC32C");
+    }
+}
+
+static void session_libiscsi_log(int level, const char *msg)
+{
+    const char *kv;
+
+    if (serviced_session && level == LOGIN_REPLY_LOG_LEVEL &&
+        strstart(msg, "TargetLoginReply: ", &kv)) {
+        session_note_key(&serviced_session->negotiating, kv);
+    }
+}
+
+/*
+ * A new context logs in: choose its ISID (libiscsi's random kind, as it
+ * would itself, but known to us) and read the target's answers.  Start
+ * from what libiscsi 1.19 uses for a key the target does not answer
+ * (init.c); for MaxRecvDataSegmentLength that is RFC 7143's 8192.
+ */
+static void session_negotiate_start(IscsiHbaSession *sess,
+                                    struct iscsi_context *ctx)
+{
+    IscsiHbaNegotiated *n = &sess->negotiating;
+    uint32_t rnd = g_random_int() & 0xffffff;
+
+    memset(n, 0, sizeof(*n));
+    n->max_recv_data_segment_len = 8192;
+    n->max_burst_len = 262144;
+    n->first_burst_len = 262144;
+    n->initial_r2t = true;
+    n->immediate_data = true;
+    iscsi_set_isid_random(ctx, rnd, 0);
+    n->isid[0] = 0x80;
+    n->isid[1] = rnd >> 16;
+    n->isid[2] = rnd >> 8;
+    n->isid[3] = rnd;
+    iscsi_set_log_fn(ctx, session_libiscsi_log);
+    iscsi_set_log_level(ctx, LOGIN_REPLY_LOG_LEVEL);
+}
+
+/*
+ * Logged in: keep the values, and no more log formatting per PDU.  A
+ * libiscsi that does not log the target's keys leaves them unknown (0),
+ * not at their defaults.
+ */
+static void session_negotiate_done(IscsiHbaSession *sess)
+{
+    IscsiHbaNegotiated *n = &sess->negotiated;
+
+    if (sess->negotiating.answered) {
+        *n = sess->negotiating;
+    } else {
+        memset(n, 0, sizeof(*n));
+        memcpy(n->isid, sess->negotiating.isid, sizeof(n->isid));
+    }
+    iscsi_set_log_level(sess->ctx, 0);
+}
+
 /* Let libiscsi work; false if the session is gone afterwards. */
 static bool session_service(IscsiHbaSession *sess, int revents)
 {
+    IscsiHbaSession *outer = serviced_session;
     int ret;
 
     sess->in_service++;
+    serviced_session = sess;
     ret = iscsi_service(sess->ctx, revents);
+    serviced_session = outer;
     if (sess->ctx && !sess->ctx_dead && !sess->free_pending &&
         (ret < 0 || session_ctx_broken(sess))) {
         trace_iscsi_hba_session_error(sess->id, iscsi_get_error(sess->ctx));
@@ -405,6 +520,7 @@ static void session_logged_in(IscsiHbaSession *sess)
     sess->deadline = 0;
     sess->last_nop = now_ms();
     sess->state = SESSION_LOGGED_IN;
+    session_negotiate_done(sess);
     trace_iscsi_hba_logged_in(sess->id, sess->reconnects);
     if (sess->login.discovery) {
         sess->deadline = now_ms() + sess->s->login_timeout * 1000;
@@ -521,6 +637,7 @@ static struct iscsi_context *session_new_ctx(IscsiHbaSession *sess)
     }
     iscsi_set_noautoreconnect(ctx, 1);
     iscsi_set_timeout(ctx, s->cmd_timeout);
+    session_negotiate_start(sess, ctx);
     return ctx;
 }
 
@@ -797,6 +914,7 @@ void iscsi_hba_session_logout(IscsiHbaSession *sess, IscsiHbaRequest *req)
     sess->waiter = req;
     iscsi_hba_scsi_cancel_all(sess, ISDSC_SCSI_REQUEST_FAILED,
                               ISCSI_HBA_DETAIL_ABORTED);
+    iscsi_hba_fault_logout(sess->s, sess->id);
     /* A cancelled WRITE's Data-Out may be queued: no logout, just close. */
     if (!iscsi_hba_session_usable(sess) || sess->reset_needed) {
         session_finish_waiter(sess, ISCSI_HBA_STATUS_SUCCESS,

@@ -25,6 +25,22 @@ typedef enum IscsiHbaSessionState {
     SESSION_FAILED,
 } IscsiHbaSessionState;
 
+/*
+ * What a login negotiated, from the target's Login Response keys (libiscsi
+ * has no getters; session.c reads them from its log).  All 0 before the
+ * first login.
+ */
+typedef struct IscsiHbaNegotiated {
+    uint8_t isid[6];
+    uint32_t max_recv_data_segment_len;     /* the target's */
+    uint32_t max_burst_len;
+    uint32_t first_burst_len;
+    bool initial_r2t;
+    bool immediate_data;
+    bool header_digest;
+    bool answered;                  /* a Login Response key was read */
+} IscsiHbaNegotiated;
+
 /* Validated login parameters, host order, strings NUL-terminated. */
 typedef struct IscsiHbaLogin {
     char target[ISCSI_HBA_STRING_FIELD];
@@ -71,6 +87,8 @@ struct IscsiHbaSession {
     IscsiHbaResolve *resolve;
     QLIST_ENTRY(IscsiHbaSession) link;  /* discovery sessions */
 
+    IscsiHbaNegotiated negotiating; /* the login in progress */
+    IscsiHbaNegotiated negotiated;  /* the last successful login */
     bool established;               /* logged in at least once */
     uint32_t reconnects;
     uint32_t last_status;

@@ -293,6 +293,7 @@ static uint16_t submit_tur(Env *e, uint64_t sense_addr, uint8_t sense_len)
 static void test_sanity(void)
 {
     uint8_t data[8 * KiB], back[8 * KiB], luns[16];
+    struct iscsi_hba_session_info si;
     struct iscsi_hba_cqe cqe;
     uint64_t buf, lun_buf;
     QDict *s;
@@ -325,6 +326,16 @@ static void test_sanity(void)
     g_assert_cmpuint(ldl_be_p(luns), ==, 8);
     g_assert_cmpuint(ldq_be_p(luns + 8), ==, 0);
     assert_guest_filled(e.t, lun_buf + sizeof(luns), sizeof(luns), CANARY);
+
+    /* SESSION_INFO shows what the stand-in answered at login */
+    g_assert_cmphex(qihba_session_info(e.t, e.sid, &si), ==, 0);
+    g_assert_cmpuint(si.max_recv_data_segment_len, ==, 262144);
+    g_assert_cmpuint(si.max_burst_len, ==, 262144);
+    g_assert_cmpuint(si.first_burst_len, ==, 262144);
+    g_assert_cmpuint(si.initial_r2t, ==, 1);
+    g_assert_cmpuint(si.immediate_data, ==, 0);
+    g_assert_cmphex(si.flags & ISCSI_HBA_SESSION_HEADER_DIGEST, ==, 0);
+    g_assert_cmphex(si.isid[0], ==, 0x80);
 
     qihba_logout_ok(e.t, e.sid);
     g_assert_true(bad_target_wait(e.bt, "logout", 1000));

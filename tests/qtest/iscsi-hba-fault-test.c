@@ -1983,6 +1983,27 @@ static void test_scsi_session_target(void)
 }
 
 /* Delay: the target answers at once, the guest sees it delay-ms later. */
+/* A READ whose completion a delay rule holds (its data has arrived). */
+static uint16_t delayed_read(QIscsiHbaTest *t, uint32_t sid, uint64_t buf)
+{
+    fault_add(t, "{'op': 'scsi', 'opcode': %d, 'action': 'delay', "
+              "'delay-ms': 2000}", READ_10);
+    return held_read(t, sid, 1, buf);
+}
+
+/* Step past every delay: nothing more may be posted. */
+static void assert_nothing_delayed(QIscsiHbaTest *t)
+{
+    struct iscsi_hba_cqe cqe;
+    int64_t sessions, inflight;
+
+    qtest_clock_step(t->qts, 3 * NANOSECONDS_PER_SECOND);
+    g_assert_false(qihba_t_poll(t, QIHBA_IO_QID, 0xffff, 300, &cqe, NULL));
+    assert_cq_empty(t, QIHBA_IO_QID);
+    hba_state(t, QIHBA_IO_QID, &sessions, &inflight);
+    g_assert_cmpint(inflight, ==, 0);
+}
+
 static void test_scsi_delay(void)
 {
     struct iscsi_hba_sqe sqe;
@@ -1990,7 +2011,7 @@ static void test_scsi_delay(void)
     uint32_t seed = g_test_rand_int();
     const size_t len = 4096;
     uint64_t buf, buf2;
-    uint16_t cid, cid2;
+    uint16_t cid, cid2, held, dropped;
     uint32_t sid;
     int64_t id;
     QIscsiHbaTest *t;
@@ -2036,7 +2057,41 @@ static void test_scsi_delay(void)
     check_counters(t, id, 2, 1);
     events_wait(t, 1);
     check_event(g_ptr_array_index(events, 0), id, "scsi", "delay", 0);
+
+    /*
+     * ABORT_TASK, LUN_RESET and LOGOUT end a command whose completion a
+     * delay rule holds (aborted, before the TMF or LOGOUT completes), and
+     * the delay, when it ends, posts nothing a second time.  LOGOUT ends
+     * a command a drop rule holds too.
+     */
+    held = delayed_read(t, sid, buf2);
+    release_held(t, sid, 1, held, ISCSI_HBA_TMF_ABORT_TASK, held,
+                 TMF_RSP_COMPLETE);
+    assert_nothing_delayed(t);
+
+    held = delayed_read(t, sid, buf2);
+    release_held(t, sid, 1, held, ISCSI_HBA_TMF_LUN_RESET, 0,
+                 TMF_RSP_COMPLETE);
+    assert_nothing_delayed(t);
+    rw_good(t, sid, 1, READ_10, 0, 1, buf2);
+
+    /* LOGOUT ends a delayed and a dropped command */
+    held = delayed_read(t, sid, buf2);
+    fault_add(t, "{'op': 'scsi', 'opcode': %d, 'action': 'drop'}", READ_10);
+    qihba_rw_init(t, &sqe, sid, 1, READ_10, 0, 1);
+    qihba_sqe_add_sg(&sqe, buf, t->bs);
+    dropped = qihba_submit(t->h, QIHBA_IO_QID, &sqe);
+    g_assert_false(qihba_t_poll(t, QIHBA_IO_QID, dropped, NEVER_MS, &cqe,
+                                NULL));
     qihba_logout_ok(t, sid);
+    /* Completed before the LOGOUT, which waited for the target's answer */
+    g_assert_true(qihba_t_poll(t, QIHBA_IO_QID, held, 0, &cqe, NULL));
+    qihba_check_cqe("delayed READ at LOGOUT", &cqe, ISDSC_SCSI_REQUEST_FAILED,
+                    ISCSI_HBA_DETAIL_ABORTED);
+    g_assert_true(qihba_t_poll(t, QIHBA_IO_QID, dropped, 0, &cqe, NULL));
+    qihba_check_cqe("dropped READ at LOGOUT", &cqe, ISDSC_SCSI_REQUEST_FAILED,
+                    ISCSI_HBA_DETAIL_ABORTED);
+    assert_nothing_delayed(t);
     t_quit(t);
 }
 
@@ -2247,10 +2302,14 @@ static void test_admin_session_commands(void)
 /* op=tmf: task management functions by function code. */
 static void test_tmf_status(void)
 {
+    static const uint8_t functions[] = {
+        ISCSI_HBA_TMF_ABORT_TASK, ISCSI_HBA_TMF_LUN_RESET,
+    };
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
     uint16_t held;
     uint32_t sid;
+    size_t i;
     int64_t id;
     QIscsiHbaTest *t;
 
@@ -2295,6 +2354,27 @@ static void test_tmf_status(void)
     g_assert_false(qihba_t_poll(t, QIHBA_IO_QID, held, NEVER_MS, &cqe, NULL));
     release_held(t, sid, 0, held, ISCSI_HBA_TMF_TARGET_WARM_RESET, 0,
                  TMF_RSP_NOT_SUPPORTED);
+
+    /*
+     * tmf rules come before the device answers for a command a drop rule
+     * holds: they can make its ABORT_TASK (or a reset) fail, and it stays
+     * held.
+     */
+    fault_add(t, "{'op': 'scsi', 'opcode': %d, 'action': 'drop'}", READ_10);
+    held = held_read(t, sid, 1, qihba_alloc(t->h, t->bs, 0));
+    for (i = 0; i < G_N_ELEMENTS(functions); i++) {
+        id = fault_add(t, "{'op': 'tmf', 'opcode': %d, 'action': 'status', "
+                       "'status': 'SCSI_REQUEST_FAILED'}", functions[i]);
+        qihba_sqe_tmf(&sqe, sid, 1, functions[i], QIHBA_IO_QID, held);
+        qihba_io_exec(t, &sqe, &cqe);
+        check_injected("TMF over a held command", &cqe,
+                       ISDSC_SCSI_REQUEST_FAILED);
+        check_counters(t, id, 1, 1);
+        g_assert_false(qihba_t_poll(t, QIHBA_IO_QID, held, NEVER_MS, &cqe,
+                                    NULL));
+    }
+    release_held(t, sid, 1, held, ISCSI_HBA_TMF_ABORT_TASK, held,
+                 TMF_RSP_COMPLETE);
     qihba_logout_ok(t, sid);
     t_quit(t);
 }

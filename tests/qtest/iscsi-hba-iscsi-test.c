@@ -275,10 +275,21 @@ static void test_login_plain(void)
     g_assert_cmpuint(si.portal_port, ==, fx->port);
     g_assert_cmpuint(si.reconnects, ==, 0);
     g_assert_cmphex(si.last_status, ==, 0);
-    /* Not known in version 1.0: read as 0. */
+    /* libiscsi keeps the TSIH private; LUNs come from REPORT_LUNS */
     g_assert_cmpuint(si.tsih, ==, 0);
     g_assert_cmpuint(si.num_luns, ==, 0);
-    g_assert_cmpuint(si.max_burst_len, ==, 0);
+    /*
+     * What tgtd 1.0.85 answers with its defaults to libiscsi's offer
+     * (InitialR2T=No, ImmediateData=Yes, bursts 262144): InitialR2T is
+     * Yes if either side says so; FirstBurstLength is tgtd's 65536.
+     */
+    g_assert_cmpuint(si.max_recv_data_segment_len, ==, 8192);
+    g_assert_cmpuint(si.max_burst_len, ==, 262144);
+    g_assert_cmpuint(si.first_burst_len, ==, 65536);
+    g_assert_cmpuint(si.initial_r2t, ==, 1);
+    g_assert_cmpuint(si.immediate_data, ==, 1);
+    /* A random-kind ISID (RFC 7143 10.12.5) */
+    g_assert_cmphex(si.isid[0], ==, 0x80);
 
     /* The first command sees the new I_T nexus: UNIT ATTENTION 29h/00h */
     qihba_tur_init(t, &sqe, sid, 1);
@@ -1043,6 +1054,21 @@ static void test_session_in_flight_lost(void)
                     ISCSI_HBA_DETAIL_CONNECTION_LOST);
 }
 
+/* A host-configured target's initiator the ACL target lets in late. */
+#define LATE_INITIATOR "iqn.2026-11.org.qemu.test:late"
+
+static void acl_bind(const char *op)
+{
+    g_autofree char *tid = g_strdup_printf("%d",
+                                           fx->target[TGTD_TARGET_ACL].tid);
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(tgtd_fixture_tgtadm(fx, NULL, &err, "--op", op, "--mode",
+                                      "target", "--tid", tid,
+                                      "--initiator-name", LATE_INITIATOR,
+                                      NULL));
+}
+
 /*
  * Host-configured targets: iscsi-hba-target objects with the CHAP secret
  * in a secret object.  The adapter logs in when the guest enables it;
@@ -1069,9 +1095,11 @@ static void test_host_target(void)
         "-object secret,id=sec0,data=%s "
         "-object iscsi-hba-target,id=ht0,hba=hba0,portal=%s,target=%s,"
         "user=%s,password-secret=sec0 "
-        "-object iscsi-hba-target,id=ht1,hba=hba0,portal=%s,target=%s",
+        "-object iscsi-hba-target,id=ht1,hba=hba0,portal=%s,target=%s,"
+        "initiator-name=%s",
         fx->chap_secret, fx->portal, fx_target_name(TGTD_TARGET_CHAP),
-        fx->chap_user, fx->portal, fx_target_name(TGTD_TARGET_ACL));
+        fx->chap_user, fx->portal, fx_target_name(TGTD_TARGET_ACL),
+        LATE_INITIATOR);
     t = qihba_t_start_args(fx, LT, CT, NULL, args);
 
     g_assert_cmphex(qihba_identify(t->h, &id), ==, 0);
@@ -1113,6 +1141,20 @@ static void test_host_target(void)
     g_assert_cmphex(qihba_session_info(t, acl_sid, &si), ==, 0);
     g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_RECONNECTING);
     g_assert_cmphex(si.last_status, ==, ISDSC_NOT_FOUND);
+    g_assert_cmpuint(si.reconnects, ==, 0);
+
+    /*
+     * Once the target lets it in, the session is announced like a first
+     * login (EVENT_LUNS_CHANGED, not RECOVERED; no EVENT_SESSION_LOST
+     * before it) and reconnects stays 0.
+     */
+    acl_bind("bind");
+    qihba_expect_event(t, qihba_post_aer(t),
+                       (2 + t->lt + QIHBA_LATE_S) * 1000 + QIHBA_SLACK_MS,
+                       ISCSI_HBA_EVENT_LUNS_CHANGED, acl_sid, 0);
+    acl_bind("unbind");
+    g_assert_cmphex(qihba_session_info(t, acl_sid, &si), ==, 0);
+    g_assert_cmpuint(si.state, ==, ISCSI_HBA_SESSION_STATE_LOGGED_IN);
     g_assert_cmpuint(si.reconnects, ==, 0);
 
     /* The secret is never readable back: the object holds its id only */

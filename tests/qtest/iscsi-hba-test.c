@@ -1153,6 +1153,39 @@ static void test_msix(void)
     g_assert_cmphex(qtest_readl(h->qts, msi[2]), ==, 0);
     qihba_consume(h, 1, 3);
 
+    /*
+     * The CQ head doorbell may wait while the CQ has room: every pass
+     * still sends its message.  With the CQ full (7 of 8 entries) the
+     * device holds the rest, and the doorbell lets them through.
+     */
+    for (v = 0; v < 3; v++) {
+        bad_tmf_sqe(&sqe);
+        qihba_submit(h, 1, &sqe);
+        qihba_wait_peek(h, 1, v, &cqe);
+        wait_msi(h, msi[2], MSI_DATA(2));
+    }
+    for (v = 3; v < 9; v++) {
+        bad_tmf_sqe(&sqe);
+        qihba_sq_put(h, 1, &sqe);
+    }
+    qihba_sq_ring(h, 1);
+    for (v = 3; v < 7; v++) {
+        qihba_wait_peek(h, 1, v, &cqe);
+        g_assert_cmphex(cqe.status, ==, ISDSC_INVALID_PARAMETER);
+    }
+    qihba_settle(h);
+    g_assert_false(qihba_peek_cqe(h, 1, 7, &cqe));
+    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_STATUS), ==,
+                    ISCSI_HBA_STATUS_READY);
+    qtest_writel(h->qts, msi[2], 0);
+    qihba_consume(h, 1, 7);
+    qihba_wait_peek(h, 1, 0, &cqe);
+    qihba_wait_peek(h, 1, 1, &cqe);
+    wait_msi(h, msi[2], MSI_DATA(2));
+    qihba_consume(h, 1, 2);
+    g_assert_cmphex(qihba_readl(h, ISCSI_HBA_REG_STATUS), ==,
+                    ISCSI_HBA_STATUS_READY);
+
     /* no INTx while MSI-X is enabled */
     g_assert_false(intx_level(h));
     qihba_quit(h);

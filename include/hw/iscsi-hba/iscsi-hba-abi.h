@@ -120,6 +120,7 @@
 #define ISCSI_HBA_MAX_IO_QUEUES_LIMIT   31      /* 32 queues fit INTX_STATUS */
 #define ISCSI_HBA_MIN_QUEUE_ENTRIES     2
 #define ISCSI_HBA_MAX_QUEUE_ENTRIES_LIMIT 4096
+#define ISCSI_HBA_MAX_SESSIONS_LIMIT    256     /* register MAX_SESSIONS */
 #define ISCSI_HBA_QUEUE_ALIGN           4096    /* queue base alignment */
 #define ISCSI_HBA_MAX_CDB_LEN           32
 #define ISCSI_HBA_MAX_SENSE_LEN         252
