@@ -302,6 +302,7 @@ pristine_repo() {
         log "making an unpatched QEMU $ver git repository (once)"
         tmp=$CACHE/series/pristine-$ver
         rm -rf "$repo" "$tmp"
+        mkdir -p "$CACHE/series"
         unpack_pristine "$tree" "$tmp"
         # -f: QEMU's .gitignore names subprojects/*, which the tree needs
         (cd "$tmp" && git init -q && git add -A -f . &&

@@ -10,10 +10,11 @@ disk_of() {
     basename "$(dirname "$(readlink -f "/sys/class/block/${1#/dev/}")")"
 }
 
-# The SCSI host driver behind a disk (iscsi_hba for the adapter).
+# The PCI driver of the SCSI host behind a disk (iscsi_hba for the
+# adapter).  Not the host's proc_name: that is the iSCSI transport's name.
 host_driver_of() {
-    _h=$(readlink -f "/sys/block/$1/device" | grep -o 'host[0-9]*' | head -n 1)
-    cat "/sys/class/scsi_host/$_h/proc_name" 2>/dev/null
+    _h=$(readlink -f "/sys/block/$1/device" | grep -o '^.*/host[0-9]*' | head -n 1)
+    [ -n "$_h" ] && basename "$(readlink -f "$_h/../driver")"
 }
 
 # "root /dev/sda2 on sda (iscsi_hba, IET VIRTUAL-DISK, 128 MiB)"; fails
