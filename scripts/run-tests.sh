@@ -104,19 +104,6 @@ tap_count() {
 
 # ---- suites ----
 
-# The unit build belongs to this checkout: reconfigured when the cached
-# build directory was set up from another source tree.
-unit_setup() {
-    local dir=$1 src
-    src=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' \
-          "$dir/meson-info/meson-info.json" 2>/dev/null)
-    if [ -f "$dir/build.ninja" ] && [ "$src" = "$TOP" ]; then
-        return 0
-    fi
-    rm -rf "$dir"
-    meson setup "$dir" "$TOP"
-}
-
 # Count TAP subtests of every meson test (a test without TAP counts once).
 unit_counts() {
     python3 - "$1" <<'PY'
@@ -150,8 +137,7 @@ PY
 
 run_unit() {
     local dir=$CACHE/unit-build logf=$LOGS/unit.log counts pass fail skip
-    if ! unit_setup "$dir" > "$LOGS/unit-setup.log" 2>&1 ||
-       ! meson compile -C "$dir" >> "$LOGS/unit-setup.log" 2>&1; then
+    if ! bash "$TOP/scripts/unit-build.sh" > "$LOGS/unit-setup.log" 2>&1; then
         tail -n 40 "$LOGS/unit-setup.log"
         echo "unit: build failed (log $LOGS/unit-setup.log)"
         record project unit 0 1 0 "build failed"

@@ -69,8 +69,7 @@ build_everything() {
     bash "$TOP/scripts/build-qemu.sh" qemu-system-x86_64 >&2
     QEMU_BIN=$(sed -n 's/^QEMU_BIN=//p' "$CACHE/env")
     # The ISDSC decoder, for statuses "info iscsi-hba" shows (seconds).
-    [ -f "$CACHE/unit-build/build.ninja" ] || meson setup "$CACHE/unit-build" "$TOP" > /dev/null
-    ninja -C "$CACHE/unit-build" isdsc > /dev/null
+    bash "$TOP/scripts/unit-build.sh" isdsc > /dev/null
     log "guest kernel, driver and boot disk image (first time: ~2 min)"
     local img
     img=$(bash "$TOP/scripts/boot-image.sh") ||
