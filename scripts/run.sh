@@ -377,7 +377,7 @@ PY
 run_batch() {
     local rc=0 t0
     t0=$SECONDS
-    log "booting from the LUN ($FIRMWARE firmware, GRUB, Linux; TCG: about a minute)"
+    log "booting from the LUN ($FIRMWARE firmware, GRUB, Linux; TCG: about 20 s)"
     timeout -k 5 "${RUN_TIMEOUT:-300}" "${QEMU_CMD[@]}" -display none -serial stdio \
         -no-shutdown -qmp "unix:$WORK/qmp.sock,server=on,wait=off" \
         < /dev/null > "$WORK/serial.log" 2>&1 &
