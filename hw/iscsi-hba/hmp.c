@@ -18,10 +18,14 @@ static void print_queue(Monitor *mon, const IscsiHbaQueueInfo *q)
 {
     monitor_printf(mon, "  queue %u: sq %u entries head %u tail %u, "
                    "cq %u entries head %u tail %u phase %d, vector %u%s, "
-                   "%u in flight\n",
+                   "%u in flight\n"
+                   "    %" PRIu64 " completions, %" PRIu64 " sq doorbells, %"
+                   PRIu64 " cq doorbells, %" PRIu64 " interrupts\n",
                    q->qid, q->sq_size, q->sq_head, q->sq_tail, q->cq_size,
                    q->cq_head, q->cq_tail, q->phase, q->vector,
-                   q->irq_enabled ? "" : " (irq off)", q->inflight);
+                   q->irq_enabled ? "" : " (irq off)", q->inflight,
+                   q->completions, q->sq_doorbells, q->cq_doorbells,
+                   q->interrupts);
 }
 
 static void print_faults(Monitor *mon, const char *path)

@@ -129,6 +129,12 @@ struct IscsiHbaQueue {
     QTAILQ_HEAD(, IscsiHbaRequest) inflight;    /* executing */
     QTAILQ_HEAD(, IscsiHbaRequest) done;        /* waiting for CQ space */
     uint32_t inflight_count;                    /* inflight + done */
+
+    /* Work counters since the queue was created (query-iscsi-hba). */
+    uint64_t sq_doorbells;
+    uint64_t cq_doorbells;
+    uint64_t completions;
+    uint64_t interrupts;
 };
 
 typedef struct IscsiHbaEvent {

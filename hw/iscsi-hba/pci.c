@@ -150,6 +150,7 @@ void iscsi_hba_irq_notify(IscsiHbaQueue *q)
     if (!q->irq_enabled) {
         return;
     }
+    q->interrupts++;
     if (msix_enabled(pci)) {
         trace_iscsi_hba_msix(q->qid, q->vector);
         msix_notify(pci, q->vector);

@@ -27,6 +27,10 @@ static IscsiHbaQueueInfo *queue_info(IscsiHbaQueue *q)
     info->vector = q->vector;
     info->irq_enabled = q->irq_enabled;
     info->inflight = q->inflight_count;
+    info->sq_doorbells = q->sq_doorbells;
+    info->cq_doorbells = q->cq_doorbells;
+    info->completions = q->completions;
+    info->interrupts = q->interrupts;
     return info;
 }
 

@@ -291,6 +291,7 @@ static bool post_cqe(IscsiHbaQueue *q, IscsiHbaRequest *req)
     if (q->cq_tail == 0) {
         q->phase = !q->phase;
     }
+    q->completions++;
     return true;
 }
 
@@ -463,6 +464,7 @@ void iscsi_hba_queue_sq_doorbell(IscsiHbaQueue *q, uint32_t val)
         return;
     }
     q->sq_tail = val;
+    q->sq_doorbells++;
     qemu_bh_schedule(q->bh);
 }
 
@@ -485,6 +487,7 @@ void iscsi_hba_queue_cq_doorbell(IscsiHbaQueue *q, uint32_t val)
         return;
     }
     q->cq_head = val;
+    q->cq_doorbells++;
     iscsi_hba_irq_update(q->s);
     if (!QTAILQ_EMPTY(&q->done)) {
         qemu_bh_schedule(q->bh);
@@ -511,6 +514,8 @@ void iscsi_hba_queue_create(IscsiHbaState *s, uint16_t qid,
     q->vector = c->vector;
     q->irq_enabled = irq_enabled;
     q->inflight_count = 0;
+    q->sq_doorbells = q->cq_doorbells = 0;
+    q->completions = q->interrupts = 0;
 
     QTAILQ_INIT(&q->free_reqs);
     QTAILQ_INIT(&q->inflight);

@@ -1079,9 +1079,30 @@ static void wait_msi(QIscsiHba *h, uint64_t addr, uint32_t data)
 
 #define MSI_DATA(v) (0x4953c000u | (v))
 
+/* The work counters query-iscsi-hba reports for queue @qid. */
+typedef struct QueueCounters {
+    uint64_t completions, sq_doorbells, cq_doorbells, interrupts;
+} QueueCounters;
+
+static QueueCounters queue_counters(QIscsiHba *h, uint16_t qid)
+{
+    QDict *info = qihba_query(h);
+    QDict *q = qihba_query_queue(info, qid);
+    QueueCounters c;
+
+    g_assert_nonnull(q);
+    c.completions = qdict_get_int(q, "completions");
+    c.sq_doorbells = qdict_get_int(q, "sq-doorbells");
+    c.cq_doorbells = qdict_get_int(q, "cq-doorbells");
+    c.interrupts = qdict_get_int(q, "interrupts");
+    qobject_unref(info);
+    return c;
+}
+
 static void test_msix(void)
 {
     QIscsiHba *h = qihba_start("num-queues=2");
+    QueueCounters before, after;
     uint64_t msi[3];
     struct iscsi_hba_sqe sqe;
     struct iscsi_hba_cqe cqe;
@@ -1139,7 +1160,12 @@ static void test_msix(void)
     wait_msi(h, msi[2], MSI_DATA(2));
     g_assert_false(qpci_msix_pending(h->dev, 2));
 
-    /* one message per batch of completions */
+    /*
+     * One message per batch of completions: one doorbell for three
+     * commands, three completions, one message, one CQ head write, as
+     * the queue's counters show.
+     */
+    before = queue_counters(h, 1);
     for (v = 0; v < 3; v++) {
         bad_tmf_sqe(&sqe);
         qihba_sq_put(h, 1, &sqe);
@@ -1152,6 +1178,11 @@ static void test_msix(void)
     qihba_settle(h);
     g_assert_cmphex(qtest_readl(h->qts, msi[2]), ==, 0);
     qihba_consume(h, 1, 3);
+    after = queue_counters(h, 1);
+    g_assert_cmpuint(after.sq_doorbells - before.sq_doorbells, ==, 1);
+    g_assert_cmpuint(after.completions - before.completions, ==, 3);
+    g_assert_cmpuint(after.interrupts - before.interrupts, ==, 1);
+    g_assert_cmpuint(after.cq_doorbells - before.cq_doorbells, ==, 1);
 
     /*
      * The CQ head doorbell may wait while the CQ has room: every pass
@@ -1949,8 +1980,17 @@ static void test_qmp_query(void)
     g_assert_cmpuint(qdict_get_int(q, "vector"), ==, 0);
     g_assert_true(qdict_get_bool(q, "irq-enabled"));
     g_assert_cmpuint(qdict_get_int(q, "inflight"), ==, 0);
+    /* five commands, each rung, completed, consumed and signalled alone */
+    g_assert_cmpuint(qdict_get_int(q, "completions"), ==, 5);
+    g_assert_cmpuint(qdict_get_int(q, "sq-doorbells"), ==, 5);
+    g_assert_cmpuint(qdict_get_int(q, "cq-doorbells"), ==, 5);
+    g_assert_cmpuint(qdict_get_int(q, "interrupts"), ==, 5);
     q = qihba_query_queue(info, 2);
     g_assert_nonnull(q);
+    g_assert_cmpuint(qdict_get_int(q, "completions"), ==, 0);
+    g_assert_cmpuint(qdict_get_int(q, "sq-doorbells"), ==, 0);
+    g_assert_cmpuint(qdict_get_int(q, "cq-doorbells"), ==, 0);
+    g_assert_cmpuint(qdict_get_int(q, "interrupts"), ==, 0);
     g_assert_cmpuint(qdict_get_int(q, "sq-size"), ==, 16);
     g_assert_cmpuint(qdict_get_int(q, "cq-size"), ==, 4);
     g_assert_cmpuint(qdict_get_int(q, "sq-head"), ==, 0);
