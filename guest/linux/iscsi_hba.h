@@ -72,7 +72,14 @@ struct ihba_queue {
 	dma_addr_t sense_dma;
 	u16 vector;
 	u16 depth;		/* I/O: blk-mq tags */
+	u16 sq_db_tail;		/* I/O: tail last written to the SQ doorbell */
+	u16 cq_db_head;		/* I/O: head last written to the CQ doorbell */
+	u16 cq_db_batch;	/* I/O: consumed entries per CQ head write */
 	char irqname[32];
+	/* I/O work counters (sysfs), each under the lock of its doorbell. */
+	u64 sq_doorbells;
+	u64 cq_doorbells;
+	u64 completions;
 };
 
 /* Per SCSI command (scsi_cmd_priv). */

@@ -41,6 +41,11 @@ static unsigned int io_queue_depth = 256;
 module_param(io_queue_depth, uint, 0444);
 MODULE_PARM_DESC(io_queue_depth, "Entries per I/O queue (power of two, default 256)");
 
+static bool doorbell_batch = true;
+module_param(doorbell_batch, bool, 0444);
+MODULE_PARM_DESC(doorbell_batch,
+		 "One SQ doorbell per blk-mq batch, CQ head writes only when the adapter needs room (default true; false: one per command and per completion pass, for comparison)");
+
 static bool use_msix = true;
 module_param(use_msix, bool, 0444);
 MODULE_PARM_DESC(use_msix, "Use MSI-X if the adapter has it (default true; false: INTx)");
@@ -526,13 +531,49 @@ static int ihba_map_data(struct ihba *h, struct scsi_cmnd *sc,
 	return 0;
 }
 
-static int ihba_queuecommand(struct Scsi_Host *shost, struct scsi_cmnd *sc)
+/*
+ * SQ doorbell, sq_lock held.  Entries queued since the last write become
+ * visible to the device; nothing is written if there are none.
+ */
+static void ihba_ring_sq(struct ihba_queue *q)
+{
+	if (q->sq_tail == q->sq_db_tail)
+		return;
+	writel(q->sq_tail, q->sq_db);
+	q->sq_db_tail = q->sq_tail;
+	q->sq_doorbells++;
+}
+
+/*
+ * blk-mq marks the last request of a batch (SCMD_LAST) and calls
+ * .commit_rqs when a batch ends early, so one doorbell write serves the
+ * whole batch.  The error handler submits single commands without the
+ * flag: those ring at once.
+ */
+static bool ihba_last_of_batch(struct scsi_cmnd *sc)
+{
+	return !doorbell_batch || (sc->flags & SCMD_LAST) ||
+		sc->submitter != SUBMITTED_BY_BLOCK_LAYER;
+}
+
+static void ihba_commit_rqs(struct Scsi_Host *shost, u16 hwq)
+{
+	struct ihba *h = shost_priv(shost);
+	struct ihba_queue *q = &h->ioq[hwq];
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->sq_lock, flags);
+	if (q->live)
+		ihba_ring_sq(q);
+	spin_unlock_irqrestore(&q->sq_lock, flags);
+}
+
+static int ihba_queue_one(struct Scsi_Host *shost, struct scsi_cmnd *sc,
+			  struct ihba_queue *q)
 {
 	struct ihba *h = shost_priv(shost);
 	struct ihba_cmd *cmd = scsi_cmd_priv(sc);
-	u32 utag = blk_mq_unique_tag(scsi_cmd_to_rq(sc));
-	u16 cid = blk_mq_unique_tag_to_tag(utag);
-	struct ihba_queue *q = &h->ioq[blk_mq_unique_tag_to_hwq(utag)];
+	u16 cid = blk_mq_unique_tag_to_tag(blk_mq_unique_tag(scsi_cmd_to_rq(sc)));
 	struct ihba_session *s = &h->sess[sc->device->id];
 	struct iscsi_hba_sqe sqe;
 	unsigned long flags;
@@ -603,9 +644,25 @@ static int ihba_queuecommand(struct Scsi_Host *shost, struct scsi_cmnd *sc)
 	WRITE_ONCE(cmd->inflight, true);
 	memcpy(&q->sq[q->sq_tail], &sqe, sizeof(sqe));
 	q->sq_tail = (q->sq_tail + 1) & (q->sq_size - 1);
-	writel(q->sq_tail, q->sq_db);
 	spin_unlock_irqrestore(&q->sq_lock, flags);
 	return 0;
+}
+
+static int ihba_queuecommand(struct Scsi_Host *shost, struct scsi_cmnd *sc)
+{
+	struct ihba *h = shost_priv(shost);
+	u32 utag = blk_mq_unique_tag(scsi_cmd_to_rq(sc));
+	struct ihba_queue *q = &h->ioq[blk_mq_unique_tag_to_hwq(utag)];
+	int ret = ihba_queue_one(shost, sc, q);
+
+	/*
+	 * Also when this command was finished at once: the batch's earlier
+	 * commands may wait for the doorbell.  A busy return gets
+	 * .commit_rqs from blk-mq instead.
+	 */
+	if (!ret && ihba_last_of_batch(sc))
+		ihba_commit_rqs(shost, q->qid - 1);
+	return ret;
 }
 
 /* I/O saw a session problem: hold its commands and have the state re-read. */
@@ -748,7 +805,6 @@ static void ihba_process_io_cq(struct ihba_queue *q)
 {
 	struct iscsi_hba_cqe *cqe, c;
 	unsigned long flags;
-	bool any = false;
 
 	spin_lock_irqsave(&q->cq_lock, flags);
 	while (q->live) {
@@ -762,12 +818,33 @@ static void ihba_process_io_cq(struct ihba_queue *q)
 			q->cq_head = 0;
 			q->cq_phase ^= 1;
 		}
+		q->completions++;
 		ihba_io_complete(q, &c);
-		any = true;
 	}
-	if (any)
+	if (((q->cq_head - q->cq_db_head) & (q->cq_size - 1)) >= q->cq_db_batch) {
 		writel(q->cq_head, q->cq_db);
+		q->cq_db_head = q->cq_head;
+		q->cq_doorbells++;
+	}
 	spin_unlock_irqrestore(&q->cq_lock, flags);
+}
+
+/*
+ * How many consumed CQ entries one head write may report.  INTx is level
+ * triggered: the device drops the line on the head write, so every batch
+ * writes.  MSI-X messages need no write, and the device only needs the
+ * head to find free entries: it may lag as long as the entries it does
+ * not know are free plus the commands that can be outstanding (tags and
+ * the TMF) still leave the CQ short of full, so no completion ever waits
+ * for a head write.
+ */
+static u16 ihba_cq_db_batch(struct ihba *h, struct ihba_queue *q)
+{
+	int room = q->cq_size - (q->depth + 1) - 1;
+
+	if (!doorbell_batch || !h->msix || room < 2)
+		return 1;
+	return min_t(int, room, q->cq_size / 2);
 }
 
 static void ihba_process_all_io(struct ihba *h)
@@ -884,7 +961,7 @@ static int ihba_tmf(struct ihba *h, struct scsi_cmnd *sc, u8 function,
 	WRITE_ONCE(h->tmf_busy, true);
 	memcpy(&q->sq[q->sq_tail], &sqe, sizeof(sqe));
 	q->sq_tail = (q->sq_tail + 1) & (q->sq_size - 1);
-	writel(q->sq_tail, q->sq_db);
+	ihba_ring_sq(q);
 	spin_unlock_irqrestore(&q->sq_lock, flags);
 
 	if (!ihba_tmf_wait(h, q, ihba_timeout_secs(h, tmf_timeout))) {
@@ -1210,8 +1287,11 @@ static int ihba_create_ioq(struct ihba *h, struct ihba_queue *q)
 
 	memset(q->cq, 0, q->cq_size * sizeof(*q->cq));
 	q->sq_tail = 0;
+	q->sq_db_tail = 0;
 	q->sq_head = 0;
 	q->cq_head = 0;
+	q->cq_db_head = 0;
+	q->cq_db_batch = ihba_cq_db_batch(h, q);
 	q->cq_phase = 1;
 	req.sqe.hdr.opcode = ISCSI_HBA_ADM_CREATE_IO_QUEUE;
 	req.sqe.hdr.flags = ISCSI_HBA_QUEUE_IRQ_ENABLE;
@@ -1439,11 +1519,49 @@ static void ihba_map_queues(struct Scsi_Host *shost)
 		blk_mq_map_queues(map);
 }
 
+/*
+ * Work counters of the I/O queues, summed, for measuring (scripts/bench.sh
+ * divides them by the I/Os done): doorbell writes (MMIO) and completions.
+ */
+static u64 ihba_sum_ioq(struct ihba *h, size_t offset)
+{
+	unsigned int i;
+	u64 sum = 0;
+
+	for (i = 0; i < h->nr_io_queues; i++)
+		sum += READ_ONCE(*(u64 *)((u8 *)&h->ioq[i] + offset));
+	return sum;
+}
+
+#define IHBA_IOQ_COUNTER_ATTR(name)					\
+static ssize_t name##_show(struct device *dev,				\
+			   struct device_attribute *attr, char *buf)	\
+{									\
+	struct ihba *h = shost_priv(class_to_shost(dev));		\
+									\
+	return sysfs_emit(buf, "%llu\n",				\
+		ihba_sum_ioq(h, offsetof(struct ihba_queue, name)));	\
+}									\
+static DEVICE_ATTR_RO(name)
+
+IHBA_IOQ_COUNTER_ATTR(sq_doorbells);
+IHBA_IOQ_COUNTER_ATTR(cq_doorbells);
+IHBA_IOQ_COUNTER_ATTR(completions);
+
+static struct attribute *ihba_host_attrs[] = {
+	&dev_attr_sq_doorbells.attr,
+	&dev_attr_cq_doorbells.attr,
+	&dev_attr_completions.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(ihba_host);
+
 static struct scsi_host_template ihba_sht = {
 	.module			= THIS_MODULE,
 	.name			= "iscsi-hba",
 	.proc_name		= IHBA_TRANSPORT,
 	.queuecommand		= ihba_queuecommand,
+	.commit_rqs		= ihba_commit_rqs,
 	.eh_abort_handler	= ihba_eh_abort,
 	.eh_device_reset_handler = ihba_eh_device_reset,
 	.eh_target_reset_handler = ihba_eh_target_reset,
@@ -1461,6 +1579,7 @@ static struct scsi_host_template ihba_sht = {
 	.change_queue_depth	= scsi_change_queue_depth,
 	.this_id		= -1,
 	.cmd_size		= sizeof(struct ihba_cmd),
+	.shost_groups		= ihba_host_groups,
 	/*
 	 * No bus to settle after a host reset: the targets stay blocked
 	 * until their sessions are back (ihba_resync()).
@@ -1633,7 +1752,7 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 {
 	struct Scsi_Host *shost;
 	struct ihba *h;
-	unsigned int i, depth;
+	unsigned int i, depth, cq_size;
 	int ret;
 
 	shost = scsi_host_alloc(&ihba_sht, sizeof(*h));
@@ -1725,12 +1844,17 @@ static int ihba_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	if (ret)
 		goto free_queues;
 
-	/* I/O queue pairs: depth = size - 2 (one TMF, one for "full"). */
+	/*
+	 * I/O queue pairs: depth = SQ size - 2 (one TMF, one for "full").
+	 * The CQ is twice the SQ where the adapter allows, so CQ head
+	 * writes can be batched (ihba_cq_db_batch()).
+	 */
 	i = max(io_queue_depth, 8u);
 	i = min_t(u32, roundup_pow_of_two(i), h->max_queue_entries);
 	depth = i - 2;
+	cq_size = min_t(u32, 2 * i, h->max_queue_entries);
 	for (i = 0; i < h->nr_io_queues; i++) {
-		ihba_init_queue(h, &h->ioq[i], i + 1, depth + 2, depth + 2);
+		ihba_init_queue(h, &h->ioq[i], i + 1, depth + 2, cq_size);
 		h->ioq[i].depth = depth;
 		ret = ihba_alloc_queue(h, &h->ioq[i]);
 		if (ret)
