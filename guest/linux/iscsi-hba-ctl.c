@@ -47,8 +47,9 @@ static void print_usage(FILE *f)
 		"  set-initiator-name NAME\n"
 		"  get-initiator-name\n"
 		"\n"
-		"DEVICE defaults to /dev/iscsi_hba0.  A SECRET of \"-\" is read from\n"
-		"standard input.  IPv6 portals are written [ADDR]:PORT.\n"
+		"DEVICE defaults to /dev/iscsi_hba0.  SECRET is \"-\" (read from standard\n"
+		"input) or @FILE (its first line), never the secret itself: the command\n"
+		"line is readable by every user.  IPv6 portals are written [ADDR]:PORT.\n"
 		"Exit status: 0 success or warning, 1 error status, 2 usage or ioctl error.\n");
 }
 
@@ -99,18 +100,34 @@ static int copy_str(char *dst, size_t size, const char *src, const char *what)
 	return 0;
 }
 
+/*
+ * A secret comes from standard input ("-") or a file ("@FILE"), its first
+ * line: on the command line every user could read it in /proc/PID/cmdline.
+ */
 static int read_secret(const char *arg, char *buf, size_t size)
 {
-	size_t n;
+	FILE *f = stdin;
+	int ok;
 
-	if (strcmp(arg, "-") != 0)
-		return copy_str(buf, size, arg, "secret");
-	if (!fgets(buf, size, stdin)) {
-		fprintf(stderr, "no secret on standard input\n");
+	if (arg[0] == '@') {
+		f = fopen(arg + 1, "r");
+		if (!f) {
+			fprintf(stderr, "secret file %s: %s\n", arg + 1, strerror(errno));
+			return -1;
+		}
+	} else if (strcmp(arg, "-") != 0) {
+		fprintf(stderr, "a secret on the command line is readable by every user: give - to read it from standard input, or @FILE\n");
 		return -1;
 	}
-	n = strcspn(buf, "\r\n");
-	buf[n] = 0;
+	ok = fgets(buf, size, f) != NULL;
+	if (f != stdin)
+		fclose(f);
+	if (!ok) {
+		fprintf(stderr, "no secret in %s\n",
+			arg[0] == '@' ? arg + 1 : "standard input");
+		return -1;
+	}
+	buf[strcspn(buf, "\r\n")] = 0;
 	return 0;
 }
 

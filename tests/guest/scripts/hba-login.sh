@@ -100,9 +100,20 @@ else
     fail hba-login-gone "rc=$rc: $out; list: $(ctl list)"
 fi
 
+# a secret on the command line is refused (every user could read it in
+# /proc/PID/cmdline), before anything reaches the adapter
+out=$(ctl login "$CIQN" "$P" --chap "$GUEST_CHAP_USER" "$GUEST_CHAP_SECRET" 2>&1)
+rc=$?
+if [ $rc = 2 ] && echo "$out" | grep -q 'readable by every user'; then
+    pass hba-login-secret-argv "exit 2: $(echo "$out" | head -n 1)"
+else
+    fail hba-login-secret-argv "rc=$rc: $out"
+fi
+
 # CHAP target, wrong secret
 hba_mark
-out=$(ctl login "$CIQN" "$P" --chap "$GUEST_CHAP_USER" wrong-secret-123)
+echo wrong-secret-123 > /tmp/wrong-secret
+out=$(ctl login "$CIQN" "$P" --chap "$GUEST_CHAP_USER" @/tmp/wrong-secret)
 rc=$?
 if [ $rc = 1 ] && echo "$out" | grep -q 'ISDSC_AUTHENTICATION_FAILURE (0xefff0009)'; then
     pass hba-login-chap-bad "exit 1: $out"
