@@ -4,23 +4,29 @@
 #
 #   a  iscsi-hba: -device iscsi-hba + a host-configured iscsi-hba-target,
 #      the guest's iscsi_hba driver (guest/linux)
+#   a0 the same with the driver's doorbell_batch=0 (a doorbell write per
+#      command and per completion pass: what batching saves), on request
 #   b  virtio-scsi-pci + scsi-hd on QEMU's own libiscsi block driver,
 #      -drive file=iscsi://127.0.0.1:<port>/<iqn>/1,...,cache=none
 #
 # plus the host's ceiling: libiscsi's iscsi-perf against the same LUN.
 #
-#   scripts/bench.sh [--runs N] [--seconds S]
+#   scripts/bench.sh [--runs N] [--seconds S] [--sides LIST]
 #   scripts/bench.sh --report DIR      print a saved run's table again
 #
 #   --runs N      rounds (default 3); each round: host ceiling, boot a,
 #                 boot b, so a and b alternate a,b,a,b,...
 #   --seconds S   seconds per fio job after a 1 s ramp (default 5)
+#   --sides LIST  which sides, booted in this order each round (default
+#                 a,b; e.g. a0,a,b)
 #
 # Jobs in each guest boot (tests/guest/scripts/bench-fio.sh; fio, libaio,
-# O_DIRECT, time based): 4 KiB random read at QD1 and QD32, 128 KiB
-# sequential read and write at QD8.  Printed: the median per job and side
+# O_DIRECT, time based): 4 KiB random read at QD1 and QD32 (also with 16
+# I/Os per submission), 128 KiB sequential read and write at QD8.  Printed: the median per job and side
 # with the range over the runs, the ratio a/b of the medians, and the
-# ceiling.  Raw fio JSON, guest console logs and iscsi-perf output are kept
+# ceiling; then the work per I/O each side's guest counted around each job
+# (tests/guest/scripts/bench-fio.sh): doorbell writes (MMIO) and
+# interrupts per I/O the block layer completed.  Raw fio JSON, guest console logs and iscsi-perf output are kept
 # in $ISCSI_HBA_CACHE/bench/<timestamp>/ (results.json: the parsed numbers).
 #
 # If side a cannot run (driver does not build, load or show the disk) the
@@ -44,7 +50,8 @@ RUNS=3
 SECONDS_PER_JOB=5
 REPORT_ONLY=
 A_NA=
-JOBS=(randread-4k-qd1 randread-4k-qd32 read-128k-qd8 write-128k-qd8)
+JOBS=(randread-4k-qd1 randread-4k-qd32 randread-4k-qd32-b16 read-128k-qd8 write-128k-qd8)
+SIDES=(a b)
 
 parse_args() {
     while [ $# -gt 0 ]; do
@@ -52,6 +59,7 @@ parse_args() {
             --runs) RUNS=$2; shift ;;
             --seconds) SECONDS_PER_JOB=$2; shift ;;
             --report) REPORT_ONLY=$2; shift ;;
+            --sides) IFS=, read -r -a SIDES <<< "$2"; shift ;;
             -h|--help) sed -n '2,/^set -/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
             *) die "unknown argument '$1' (try --help)" ;;
         esac
@@ -59,6 +67,11 @@ parse_args() {
     done
     [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "--runs wants a positive number"
     [[ $SECONDS_PER_JOB =~ ^[1-9][0-9]*$ ]] || die "--seconds wants a positive number"
+    local side
+    [ "${#SIDES[@]}" -gt 0 ] || die "--sides wants a list of a, a0, b"
+    for side in "${SIDES[@]}"; do
+        case $side in a|a0|b) ;; *) die "--sides: unknown side '$side' (a, a0, b)" ;; esac
+    done
 }
 
 # QEMU, the guest image and the driver.  A driver that does not build
@@ -116,8 +129,9 @@ boot_side() {
                 -a "guest.runtime=$SECONDS_PER_JOB" -a "guest.jobs=$(IFS=,; echo "${JOBS[*]}")"
                 # warnings only on the console: kernel lines must not cut our JSON lines
                 -a loglevel=4)
+    [ "$side" != a0 ] || args+=(-a guest.hba_args=doorbell_batch=0)
     # shellcheck disable=SC2054
-    if [ "$side" = a ]; then
+    if [ "$side" != b ]; then
         args+=(${GUEST_FILES[@]+"${GUEST_FILES[@]}"} -a guest.side=hba bench-fio
                -device iscsi-hba,id=hba0,guest-portals=host-targets
                -object "iscsi-hba-target,id=t0,hba=hba0,portal=$TGTD_PORTAL,target=$TGTD_IQN")
@@ -158,23 +172,31 @@ boot_failure() {
     fi
 }
 
+side_name() {
+    case $1 in
+        a) echo iscsi-hba ;;
+        a0) echo "iscsi-hba, doorbell_batch=0" ;;
+        b) echo virtio-scsi+libiscsi ;;
+    esac
+}
+
 measure() {
     local run side why a_failures=0 t0
     for run in $(seq "$RUNS"); do
         t0=$SECONDS
         log "round $run/$RUNS: host ceiling (iscsi-perf)"
         host_ceiling "$run"
-        for side in a b; do
-            if [ "$side" = a ] && [ -n "$A_NA" ]; then
+        for side in "${SIDES[@]}"; do
+            if [ "$side" != b ] && [ -n "$A_NA" ]; then
                 continue
             fi
-            log "round $run/$RUNS: side $side ($( [ $side = a ] && echo iscsi-hba || echo virtio-scsi+libiscsi))"
+            log "round $run/$RUNS: side $side ($(side_name "$side"))"
             boot_side "$run" "$side"
             why=$(boot_failure "$OUT/raw/run$run-$side.log")
             [ -z "$why" ] || log "  side $side gave no numbers: $why"
             # A side-a failure twice in a row (or a missing driver) is not
             # noise: stop booting it and say why in the table.
-            if [ "$side" = a ]; then
+            if [ "$side" != b ]; then
                 if [ -n "$why" ]; then
                     a_failures=$((a_failures + 1))
                     [ "$a_failures" -lt 2 ] || A_NA=$why
@@ -190,12 +212,13 @@ measure() {
 
 # Parse the raw results into results.json and print the table.
 report() {
-    A_NA=$A_NA /usr/bin/python3 - "$OUT" "$RUNS" "$SECONDS_PER_JOB" "${JOBS[@]}" <<'PY'
+    A_NA=$A_NA SIDES="${SIDES[*]}" /usr/bin/python3 - "$OUT" "$RUNS" "$SECONDS_PER_JOB" "${JOBS[@]}" <<'PY'
 import json, os, re, statistics, sys
 
 out, runs, seconds, jobs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 raw = os.path.join(out, "raw")
-sides = {"a": "iscsi-hba", "b": "virtio-scsi+libiscsi"}
+names = {"a": "iscsi-hba", "a0": "iscsi-hba doorbell_batch=0", "b": "virtio-scsi+libiscsi"}
+sides = {s: names[s] for s in os.environ.get("SIDES", "a b").split()}
 
 def metrics(job, res):
     """The numbers one fio job gave: IOPS for 4k, MiB/s for 128k, QD1 latency."""
@@ -209,6 +232,7 @@ def metrics(job, res):
     return m
 
 samples = {s: {j: [] for j in jobs} for s in sides}
+work = {s: {j: [] for j in jobs} for s in sides}      # per-I/O counts, one per run
 by_run = {s: {j: [None] * runs for j in jobs} for s in sides}   # for paired ratios
 notes = []
 for run in range(1, runs + 1):
@@ -228,6 +252,12 @@ for run in range(1, runs + 1):
             if job in samples[side]:
                 samples[side][job].append(metrics(job, res))
                 by_run[side][job][run - 1] = samples[side][job][-1]
+        for job, before, after in re.findall(r"BENCH-WORK (\S+) (\S+) (\S+)", text):
+            b, a = before.split(","), after.split(",")
+            ios = int(a[3]) - int(b[3])
+            if job in work[side] and ios > 0:
+                work[side][job].append([None if x == "-" else (int(y) - int(x)) / ios
+                                        for x, y in zip(b[:3], a[:3])])
         for job, why in re.findall(r"BENCH-ERR (\S+) (.*)", text):
             notes.append("run %d %s %s: fio failed: %s" % (run, side, job, why.strip()))
 
@@ -271,12 +301,13 @@ for job in jobs:
             line.append("%s [%s-%s] n=%d" % (fmt(meds[side]), fmt(min(vals)), fmt(max(vals)), len(vals)))
         else:
             line.append("n/a")
-    ratio = meds["a"] / meds["b"] if meds["a"] and meds["b"] else None
+    ratio = meds["a"] / meds["b"] if meds.get("a") and meds.get("b") else None
     r["a_over_b"] = ratio
     line.append("%.2f" % ratio if ratio else "n/a")
     # a and b of the same round ran back to back: their ratio is less
     # disturbed by the machine's load drifting over the whole run
-    pairs = [ma[key] / mb[key] for ma, mb in zip(by_run["a"][job], by_run["b"][job])
+    pairs = [ma[key] / mb[key]
+             for ma, mb in zip(by_run.get("a", {}).get(job, []), by_run.get("b", {}).get(job, []))
              if ma and mb and mb[key]]
     r["a_over_b_paired"] = pairs
     line.append("%.2f [%.2f-%.2f]" % (med(pairs), min(pairs), max(pairs)) if pairs else "n/a")
@@ -287,18 +318,31 @@ for job in jobs:
             vals = [m["lat_us"] for m in samples[side][job]]
             r[side + "_lat_us"] = vals
             lat.append(fmt(med(vals)) if vals else "n/a")
-        la, lb = med(r["a_lat_us"]), med(r["b_lat_us"])
+        la, lb = med(r.get("a_lat_us", [])), med(r.get("b_lat_us", []))
         lat.append("%.2f" % (la / lb) if la and lb else "n/a")
         lat.append("")
         rows.append(lat)
     results["jobs"][job] = r
+# Work per I/O: median over the runs of each count / I/Os done
+work_rows = []
+for job in jobs:
+    line = [job]
+    for side in sides:
+        runs_w = work[side][job]
+        cells = []
+        for i in range(3):
+            vals = [w[i] for w in runs_w if w[i] is not None]
+            cells.append("%.3f" % med(vals) if vals else "-")
+        line.append(" / ".join(cells) if runs_w else "n/a")
+        results["jobs"][job][side + "_work_per_io"] = runs_w
+    work_rows.append(line)
 results["a_not_available"] = a_na or None
 results["notes"] = notes
 with open(os.path.join(out, "results.json"), "w") as f:
     json.dump(results, f, indent=1)
 
-head = ["job", "unit", "host ceiling", "a: iscsi-hba", "b: virtio-scsi+libiscsi", "a/b",
-        "a/b per round"]
+head = ["job", "unit", "host ceiling"] + ["%s: %s" % kv for kv in sides.items()] + [
+    "a/b", "a/b per round"]
 widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
 print()
 print("Medians over %d run(s) of %d s per job, [min-max] n=samples.  a/b: ratio of the medians;\n"
@@ -306,6 +350,14 @@ print("Medians over %d run(s) of %d s per job, [min-max] n=samples.  a/b: ratio 
       "Host ceiling: iscsi-perf, one libiscsi client on the host, no guest (it cannot write)."
       % (runs, seconds))
 for line in [head] + rows:
+    print("  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip())
+whead = ["job"] + ["%s: %s" % kv for kv in sides.items()]
+widths = [max(len(str(x[i])) for x in work_rows + [whead]) for i in range(len(whead))]
+print()
+print("Work per I/O, medians over the runs: SQ doorbell writes / CQ doorbell writes /\n"
+      "interrupts, each divided by the I/Os the guest's block layer completed in the job\n"
+      "(ramp included).  virtio's notifications are not counted in the guest (-).")
+for line in [whead] + work_rows:
     print("  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip())
 if a_na:
     print("\na (iscsi-hba) not available: %s" % a_na)
@@ -331,7 +383,8 @@ main() {
     local t0=$SECONDS
     measure
     log "measured in $((SECONDS - t0)) s"
-    printf 'RUNS=%q\nSECONDS_PER_JOB=%q\nA_NA=%q\n' "$RUNS" "$SECONDS_PER_JOB" "$A_NA" > "$OUT/params"
+    printf 'RUNS=%q\nSECONDS_PER_JOB=%q\nA_NA=%q\nSIDES=(%s)\n' "$RUNS" "$SECONDS_PER_JOB" "$A_NA" \
+        "${SIDES[*]}" > "$OUT/params"
     report | tee "$OUT/table.txt"
 }
 
