@@ -8,7 +8,10 @@
 #   qtest-asan  the same qtests against the sanitizer build of QEMU 10.2
 #               (so both supported releases run them; AddressSanitizer
 #               + UndefinedBehaviorSanitizer, libiscsi 1.19 instrumented too):
-#               any sanitizer report fails, whatever TAP says
+#               any sanitizer report fails, whatever TAP says.  That build
+#               runs in the background, niced, while the suites of the
+#               normal build run; these tests, the fuzz check and the
+#               series check come after it
 #   fuzz        a short deterministic generic-fuzz run over tests/fuzz/iscsi-hba
 #               (fixed seed and runs; scripts/fuzz.sh --check)
 #   guest       run-hba.sh: a Linux guest with the iscsi_hba driver, real tgtd;
@@ -430,6 +433,41 @@ build() {
     return "$rc"
 }
 
+# The sanitizer build runs in the background, at a lower priority than the
+# tests, while the normal flavor's suites run: on a cold cache it takes
+# about 20 minutes of two cores, and the tests leave much of the CPU idle
+# (waiting on tgtd, timeouts, a one-vCPU guest), so the run gets shorter
+# by most of the time they take.  Its output goes to its log only.
+start_asan_build() {
+    ASAN_LOG=$LOGS/build-asan.log
+    ASAN_T0=$SECONDS
+    echo "== build (asan): scripts/build-qemu.sh --asan, in the background (log $ASAN_LOG)"
+    # its own process group, so that an interrupted run stops all of it
+    env -u ISCSI_HBA_TESTS_RUNNING nice -n 10 \
+        setsid bash "$TOP/scripts/build-qemu.sh" --asan > "$ASAN_LOG" 2>&1 &
+    ASAN_PID=$!
+    trap stop_asan_build EXIT
+}
+
+stop_asan_build() {
+    [ -z "${ASAN_PID:-}" ] || kill -- "-$ASAN_PID" 2>/dev/null || true
+}
+
+finish_asan_build() {
+    local start=$SECONDS rc=0
+    echo "== build (asan): waiting for it"
+    wait "$ASAN_PID" || rc=$?
+    ASAN_PID=
+    echo "== build (asan): $((SECONDS - ASAN_T0))s since it started," \
+         "$((SECONDS - start))s waited, status $rc"
+    LAST_T=$SECONDS
+    if [ "$rc" -ne 0 ]; then
+        tail -n 40 "$ASAN_LOG"
+        record project "build asan" 0 1 0 "log $ASAN_LOG"
+    fi
+    return "$rc"
+}
+
 # Keep other users of this cache (scripts/build-qemu.sh) from relinking
 # the binaries while the tests use them: a shared hold on the flavor's
 # build lock until the end (a build elsewhere waits, and says so).
@@ -479,24 +517,26 @@ main() {
         hold_build normal
         # shellcheck source=/dev/null
         . "$CACHE/env"
+        start_asan_build
         build_uefi_driver
         run_unit
         run_windows
         run_device_qtests normal "$QEMU_BUILD_DIR" "$QEMU_BIN"
         run_qtest stock "qtest qmp-cmd-test" "$QEMU_BUILD_DIR" "$QEMU_BIN" qmp-cmd-test
         run_valgrind_lifetime
-        if build asan --asan; then
+        run_guest image run-all.sh
+        run_guest project run-hba.sh
+        run_guest project run-boot.sh
+        run_guest project run-uefi.sh
+        run_checkpatch
+        if finish_asan_build; then
             hold_build asan
             run_asan_qtests
             run_fuzz_check
         fi
         # shellcheck source=/dev/null
         . "$CACHE/env"
-        run_guest image run-all.sh
-        run_guest project run-hba.sh
-        run_guest project run-boot.sh
-        run_guest project run-uefi.sh
-        run_checkpatch
+        # after the sanitizer build: both unpack QEMU 10.2's source
         run_series_check
     else
         run_unit
