@@ -458,8 +458,10 @@ finish_asan_build() {
     echo "== build (asan): waiting for it"
     wait "$ASAN_PID" || rc=$?
     ASAN_PID=
-    echo "== build (asan): $((SECONDS - ASAN_T0))s since it started," \
-         "$((SECONDS - start))s waited, status $rc"
+    # its own time: the "done in" line build-qemu.sh ends with
+    echo "== build (asan): $(grep -o 'done in [0-9]*s' "$ASAN_LOG" | tail -n 1 ||
+                            echo "ended after $((SECONDS - ASAN_T0))s"),"\
+         "$((SECONDS - start))s waited for, status $rc"
     LAST_T=$SECONDS
     if [ "$rc" -ne 0 ]; then
         tail -n 40 "$ASAN_LOG"
