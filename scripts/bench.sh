@@ -21,8 +21,8 @@
 #                 a,b; e.g. a0,a,b)
 #
 # Jobs in each guest boot (tests/guest/scripts/bench-fio.sh; fio, libaio,
-# O_DIRECT, time based): 4 KiB random read at QD1 and QD32 (also with 16
-# I/Os per submission), 128 KiB sequential read and write at QD8.  Printed: the median per job and side
+# O_DIRECT, time based): 4 KiB random read at QD1 and QD32 (also in
+# batches: 16 I/Os per io_submit), 128 KiB sequential read and write at QD8.  Printed: the median per job and side
 # with the range over the runs, the ratio a/b of the medians, and the
 # ceiling; then the work per I/O each side's guest counted around each job
 # (tests/guest/scripts/bench-fio.sh): doorbell writes (MMIO) and

@@ -15,8 +15,9 @@
 #                      doorbell_batch=0)
 # guest.jobs=a,b,...   default: all of randread-4k-qd1 randread-4k-qd32
 #                      randread-4k-qd32-b16 read-128k-qd8 write-128k-qd8
-#                      (b16: fio submits 16 I/Os per io_submit, so blk-mq
-#                      sees batches; the others submit one at a time)
+#                      (b16: fio reaps 16 completions, then submits 16 I/Os
+#                      in one io_submit, so blk-mq sees batches; the
+#                      others submit one at a time)
 #
 # All jobs: libaio, O_DIRECT, time based, over the whole disk.  The write
 # job overwrites the disk's contents.
@@ -35,7 +36,7 @@ job_args() {
         randread-4k-qd1)  echo "--rw=randread --bs=4k --iodepth=1" ;;
         randread-4k-qd32) echo "--rw=randread --bs=4k --iodepth=32" ;;
         randread-4k-qd32-b16)
-            echo "--rw=randread --bs=4k --iodepth=32 --iodepth_batch_submit=16" ;;
+            echo "--rw=randread --bs=4k --iodepth=32 --iodepth_batch_submit=16 --iodepth_batch_complete_min=16" ;;
         read-128k-qd8)    echo "--rw=read --bs=128k --iodepth=8" ;;
         write-128k-qd8)   echo "--rw=write --bs=128k --iodepth=8" ;;
         *) return 1 ;;
