@@ -14,9 +14,9 @@
 #   src/edk2-<ver>/        unpacked source with BaseTools built (once, ~1-2 min)
 #   ws-<ver>/              build workspace, kept: a rebuild recompiles only
 #                          what changed (~15 s)
-#   efi-iscsi-hba.rom      the result, also linked into the QEMU build's data
-#                          directory (qemu-bundle) when $ISCSI_HBA_CACHE/env
-#                          names one, so the device's default romfile resolves
+#   efi-iscsi-hba.rom      the result, also linked into the QEMU builds' data
+#                          directories (qemu-bundle) that $ISCSI_HBA_CACHE/env
+#                          and env-asan name, so the default romfile resolves
 #   efi-iscsi-hba.rom.key  hash of its inputs: an unchanged call costs a hash
 set -Eeuo pipefail
 shopt -s inherit_errexit
@@ -102,13 +102,18 @@ make_rom() {
 
 # QEMU run from its build tree finds default option ROMs in
 # qemu-bundle/<prefix>/share/qemu (scripts/build-qemu.sh links the others).
+# Both flavors: a sanitizer build made before the ROM existed would
+# otherwise warn about the missing default romfile for good.
 link_into_qemu() {
-    local rom=$1 build datadir
-    [ -f "$CACHE/env" ] || return 0
-    build=$(. "$CACHE/env" && echo "${QEMU_BUILD_DIR:-}")
-    [ -d "$build/qemu-bundle" ] || return 0
-    datadir=$(find "$build/qemu-bundle" -type d -path '*/share/qemu' | head -n 1)
-    [ -n "$datadir" ] && ln -sfn "$rom" "$datadir/$ROM_NAME"
+    local rom=$1 env build datadir
+    for env in "$CACHE/env" "$CACHE/env-asan"; do
+        [ -f "$env" ] || continue
+        # shellcheck source=/dev/null
+        build=$(. "$env" && echo "${QEMU_BUILD_DIR:-}")
+        [ -d "$build/qemu-bundle" ] || continue
+        datadir=$(find "$build/qemu-bundle" -type d -path '*/share/qemu' | head -n 1)
+        [ -z "$datadir" ] || ln -sfn "$rom" "$datadir/$ROM_NAME"
+    done
 }
 
 input_hash() {

@@ -519,8 +519,10 @@ main() {
         hold_build normal
         # shellcheck source=/dev/null
         . "$CACHE/env"
-        start_asan_build
+        # the ROM first: the sanitizer build links it into its data
+        # directory (the device's default romfile) before compiling
         build_uefi_driver
+        start_asan_build
         run_unit
         run_windows
         run_device_qtests normal "$QEMU_BUILD_DIR" "$QEMU_BIN"
