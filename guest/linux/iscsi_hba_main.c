@@ -1523,24 +1523,17 @@ static void ihba_map_queues(struct Scsi_Host *shost)
  * Work counters of the I/O queues, summed, for measuring (scripts/bench.sh
  * divides them by the I/Os done): doorbell writes (MMIO) and completions.
  */
-static u64 ihba_sum_ioq(struct ihba *h, size_t offset)
-{
-	unsigned int i;
-	u64 sum = 0;
-
-	for (i = 0; i < h->nr_io_queues; i++)
-		sum += READ_ONCE(*(u64 *)((u8 *)&h->ioq[i] + offset));
-	return sum;
-}
-
 #define IHBA_IOQ_COUNTER_ATTR(name)					\
 static ssize_t name##_show(struct device *dev,				\
 			   struct device_attribute *attr, char *buf)	\
 {									\
 	struct ihba *h = shost_priv(class_to_shost(dev));		\
+	unsigned int i;							\
+	u64 sum = 0;							\
 									\
-	return sysfs_emit(buf, "%llu\n",				\
-		ihba_sum_ioq(h, offsetof(struct ihba_queue, name)));	\
+	for (i = 0; i < h->nr_io_queues; i++)				\
+		sum += READ_ONCE(h->ioq[i].name);			\
+	return sysfs_emit(buf, "%llu\n", sum);				\
 }									\
 static DEVICE_ATTR_RO(name)
 

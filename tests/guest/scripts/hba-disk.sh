@@ -7,7 +7,8 @@
 # be an sd disk of vendor IET whose READ CAPACITY matches the LUN; data
 # written with O_DIRECT and through the page cache must read back
 # identical, also at the last LBA; a READ past the end must come back as
-# CHECK CONDITION with ILLEGAL REQUEST sense; REPORT LUNS lists LUNs 0, 1.
+# CHECK CONDITION with ILLEGAL REQUEST sense; REPORT LUNS lists LUNs 0, 1;
+# the driver's doorbell counters show its batching (MSI-X) or not (INTx).
 # guest.expect_queues=<n>: the driver must have set up n I/O queues.
 . /tests/lib.sh
 . /tests/hba-lib.sh
@@ -86,6 +87,24 @@ else
 fi
 # the O_DIRECT data is still there
 hba_same "$disk" 1048576 /tmp/direct || fail hba-disk-direct "earlier data changed"
+
+# The driver's doorbell counters (sysfs) after that I/O: every command
+# was rung, at most one SQ write each; with MSI-X the CQ head is written
+# once per 256 completions (the CQ is twice the 256-entry SQ), with INTx
+# after every completion pass, which is what deasserts the line.
+host=$(ls -d /sys/bus/pci/drivers/iscsi_hba/0000:*/host* | head -n 1)
+host=/sys/class/scsi_host/${host##*/}
+n=$(cat "$host/completions") sq=$(cat "$host/sq_doorbells") cq=$(cat "$host/cq_doorbells")
+counts="$n completions, $sq SQ and $cq CQ doorbell writes"
+if [ "$n" -lt 64 ] || [ "$sq" -lt 1 ] || [ "$sq" -gt "$n" ]; then
+    fail hba-disk-doorbells "$counts"
+elif [ "${GUEST_EXPECT_IRQ:-}" = INTx ] && { [ "$cq" -lt 1 ] || [ "$cq" -gt "$n" ]; }; then
+    fail hba-disk-doorbells "INTx: $counts"
+elif [ "${GUEST_EXPECT_IRQ:-}" != INTx ] && [ "$cq" -gt $((n / 256)) ]; then
+    fail hba-disk-doorbells "MSI-X: $counts, want at most one CQ write per 256"
+else
+    pass hba-disk-doorbells "$counts"
+fi
 
 # The last MiB of the disk, and one block past its end.
 hba_pattern /tmp/last 1
